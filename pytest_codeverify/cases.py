@@ -1,0 +1,167 @@
+"""The case model: one candidate program, its tests and limits, validated.
+
+A *case* is what one input record becomes: a candidate (``code``, or the ``response`` it was
+extracted from) plus tests. Dataset readers (:mod:`pytest_codeverify.formats`) produce cases;
+the engine runs them. Nothing here runs code.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+LANGUAGES = ("python",)
+DEFAULT_TIME_LIMIT = 2.0
+DEFAULT_MEMORY_LIMIT = 512
+DEFAULT_OUTPUT_LIMIT = 1 << 20
+COMPARE_MODES = ("tokens", "lines", "exact")
+
+
+class CaseError(ValueError):
+    """A record that cannot become a case; names the file, line and field at fault."""
+
+    def __init__(self, message: str, *, path: str = "", line: int = 0, field: str = "") -> None:
+        self.message = message
+        self.path = path
+        self.line = line
+        self.field = field
+        super().__init__(str(self))
+
+    def located(self, path: str, line: int) -> CaseError:
+        """The same error, placed at ``path:line``."""
+        return CaseError(self.message, path=path, line=line, field=self.field)
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}: " if self.path else (f"line {self.line}: " if self.line else "")
+        what = f"field {self.field!r}: " if self.field else ""
+        return f"{where}{what}{self.message}"
+
+
+@dataclass(frozen=True)
+class Compare:
+    """How stdout is judged: ``tokens``, ``lines``, ``exact``, or tokens with float tolerance."""
+
+    mode: str = "tokens"
+    tolerance: float | None = None
+
+    @classmethod
+    def parse(cls, value: Any) -> Compare:
+        if value is None:
+            return cls()
+        if isinstance(value, str) and value in COMPARE_MODES:
+            return cls(value)
+        if isinstance(value, dict) and set(value) == {"float"}:
+            tol = value["float"]
+            if isinstance(tol, (int, float)) and not isinstance(tol, bool) and math.isfinite(tol) and tol >= 0:
+                return cls("float", float(tol))
+        raise CaseError(f"must be one of {', '.join(COMPARE_MODES)} or {{\"float\": <tolerance>}}, "
+                        f"got {value!r}", field="compare")
+
+    def __str__(self) -> str:
+        return f"float({self.tolerance:g})" if self.mode == "float" else self.mode
+
+
+@dataclass(frozen=True)
+class StdioTest:
+    """Feed ``input`` on stdin; judge stdout against ``output``."""
+
+    __test__ = False
+    input: str
+    output: str
+    name: str = ""
+    time_limit: float | None = None
+    kind = "stdio"
+
+
+@dataclass(frozen=True)
+class CallTest:
+    """Call the case's entry point with ``args``/``kwargs``; judge the return value.
+
+    ``expected`` is the value to compare with. ``typed`` says that args and expected are
+    Python values compared with Python's ``==`` (converted assertions); otherwise they are JSON
+    values and the returned value is compared as JSON (tuples as lists).
+    """
+
+    __test__ = False
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    expected: Any
+    name: str = ""
+    time_limit: float | None = None
+    typed: bool = False
+    kind = "call"
+
+
+@dataclass(frozen=True)
+class AssertTest:
+    """Run ``code`` after the candidate's definitions; passes when it reaches its end."""
+
+    __test__ = False
+    code: str
+    name: str = ""
+    time_limit: float | None = None
+    kind = "assert"
+
+
+TestSpec = StdioTest | CallTest | AssertTest
+
+
+@dataclass(frozen=True)
+class Case:
+    """One candidate with its tests and limits, ready to run.
+
+    ``code`` is ``None`` when no program could be extracted from the response; then
+    ``code_error`` says why, and every test fails with it.
+    """
+
+    id: str
+    problem_id: str
+    tests: tuple[TestSpec, ...]
+    code: str | None
+    code_error: str | None = None
+    language: str = "python"
+    entry_point: str | None = None
+    time_limit: float = DEFAULT_TIME_LIMIT
+    memory_limit: int = DEFAULT_MEMORY_LIMIT
+    compare: Compare = field(default_factory=Compare)
+    setup_code: str = ""
+    path: str = ""
+    line: int = 0
+    index: int = 0  # position among the cases one line yields (several samples)
+    format: str = "native"
+    extracted: str | None = None  # what was extracted from ``response`` (for the rewards file)
+
+    def test_name(self, position: int) -> str:
+        """The stable, unique name of the test at ``position``."""
+        test = self.tests[position]
+        return test.name or f"test_{position}"
+
+    def limit_for(self, test: TestSpec) -> float:
+        return test.time_limit if test.time_limit is not None else self.time_limit
+
+
+def positive_number(value: Any, name: str) -> float:
+    """Validate a positive, finite number from a record."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise CaseError(f"must be a positive number, got {value!r}", field=name)
+    return float(value)
+
+
+def positive_int(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise CaseError(f"must be a positive integer, got {value!r}", field=name)
+    return value
+
+
+def text(value: Any, name: str) -> str:
+    if not isinstance(value, str):
+        raise CaseError(f"must be a string, got {type(value).__name__}", field=name)
+    return value
+
+
+def check_language(value: Any) -> str:
+    language = text(value, "language").lower()
+    if language not in LANGUAGES:
+        raise CaseError(f"unknown language {value!r} (supported: {', '.join(LANGUAGES)})", field="language")
+    return language

@@ -1,0 +1,159 @@
+"""pytest collection: JSONL file -> one collector per case -> one item per test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from .cases import AssertTest, CallTest, Case, CaseError, StdioTest
+from .engine import WALL_FACTOR, WALL_SLACK_S, run_test
+from .formats import Record, load_file
+from .judge import Outcome, Verdict
+from .sandbox.base import RESULT_GRACE_S
+from .settings import SETTINGS_KEY
+
+if TYPE_CHECKING:
+    from _pytest._code.code import ExceptionInfo, TerminalRepr
+
+
+def node_names(records: Iterable[Record]) -> Iterator[tuple[Record, Case | None, str, CaseError | None]]:
+    """Stable, unique node names: ``(record, case, name, error)`` for each case or bad record.
+
+    The controller's reporter calls this on the same file to map node ids back to records, so
+    collection and reporting always agree.
+    """
+    seen: dict[str, int] = {}
+    for record in records:
+        if record.error is not None:
+            yield record, None, f"line{record.line}", record.error
+            continue
+        for case in record.cases:
+            if case.id in seen:
+                error = CaseError(f"duplicate id {case.id!r} (first used on line {seen[case.id]})",
+                                  path=record.path, line=record.line, field="id")
+                yield record, None, f"line{record.line}", error
+                continue
+            seen[case.id] = record.line
+            yield record, case, case.id, None
+
+
+class JsonlFile(pytest.File):
+    """A JSONL dataset given on the command line."""
+
+    def collect(self) -> Iterable[pytest.Item | pytest.Collector]:
+        settings = self.config.stash[SETTINGS_KEY]
+        try:
+            records = list(load_file(self.path, settings.format, settings.defaults, display_path=self.nodeid))
+        except CaseError as exc:
+            raise self.CollectError(str(exc)) from None
+        if not records:
+            raise self.CollectError(f"{self.nodeid}: the file holds no records")
+        for _record, case, name, error in node_names(records):
+            if case is None:
+                yield InvalidRecord.from_parent(self, name=name, error=error)
+            else:
+                yield CaseCollector.from_parent(self, name=name, case=case)
+
+
+class InvalidRecord(pytest.Collector):
+    """A record that could not become a case: a collection error naming file, line and field."""
+
+    def __init__(self, *, error: CaseError | None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.error = error
+
+    def collect(self) -> Iterable[pytest.Item | pytest.Collector]:
+        raise self.CollectError(str(self.error))
+
+    def repr_failure(self, excinfo: ExceptionInfo[BaseException]) -> str | TerminalRepr:  # type: ignore[override]
+        return str(self.error)
+
+
+class CaseCollector(pytest.Collector):
+    """One candidate program with its tests."""
+
+    def __init__(self, *, case: Case, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.case = case
+
+    def collect(self) -> Iterable[pytest.Item]:
+        for position in range(len(self.case.tests)):
+            yield CodeverifyItem.from_parent(self, name=self.case.test_name(position), case=self.case,
+                                             position=position)
+
+
+class VerdictFailure(Exception):
+    """Raised by an item whose test did not pass."""
+
+
+class CodeverifyItem(pytest.Item):
+    """One test of one case, run in this worker's sandbox."""
+
+    def __init__(self, *, case: Case, position: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.case = case
+        self.position = position
+        self.test = case.tests[position]
+        self.outcome: Outcome | None = None
+        limit = case.limit_for(self.test)
+        backstop = limit * WALL_FACTOR + WALL_SLACK_S + RESULT_GRACE_S + 10
+        self.add_marker(pytest.mark.timeout(backstop, method="signal"))
+
+    def setup(self) -> None:
+        """Run and judge the test; a sandbox failure here makes the item an error, not a failure."""
+        settings = self.config.stash[SETTINGS_KEY]
+        outcome = run_test(settings.sandbox(), self.case, self.test, settings.output_limit)
+        self.outcome = outcome
+        self.user_properties.extend([
+            ("verdict", outcome.verdict.value), ("time_s", outcome.time_s),
+            ("record", self.case.id), ("problem_id", self.case.problem_id),
+        ])
+        if outcome.message:
+            self.user_properties.append(("message", outcome.message[:500]))
+        if outcome.verdict is Verdict.SE:
+            # pytrace=False: show the explanation, not a traceback of the plugin (and fast).
+            pytest.fail(self._explain(outcome), pytrace=False)
+
+    def runtest(self) -> None:
+        assert self.outcome is not None
+        if not self.outcome.passed:
+            raise VerdictFailure(self.outcome.verdict.value)
+
+    def repr_failure(self, excinfo: ExceptionInfo[BaseException],  # type: ignore[override]
+                     style: Any = None) -> str | TerminalRepr:
+        # Never the default traceback rendering: it costs ~0.1 s per failure and shows the
+        # plugin's frames, not the candidate's problem.
+        if isinstance(excinfo.value, VerdictFailure) and self.outcome is not None:
+            return self._explain(self.outcome)
+        return f"{type(excinfo.value).__name__}: {excinfo.value}"
+
+    def _explain(self, outcome: Outcome) -> str:
+        lines = [f"{outcome.verdict.value}: {outcome.message}".rstrip(": ")]
+        test = self.test
+        if isinstance(test, StdioTest):
+            lines.append(f"input:    {_excerpt(test.input)}")
+            lines.append(f"expected: {_excerpt(test.output)}")
+            lines.append(f"got:      {_excerpt(outcome.stdout)}")
+        elif isinstance(test, CallTest):
+            call = ", ".join([repr(a) for a in test.args] + [f"{k}={v!r}" for k, v in test.kwargs.items()])
+            lines.append(f"call:     {self.case.entry_point}({_excerpt(call, 160)[1:-1]})")
+            lines.append(f"expected: {_excerpt(outcome.expected, 160)[1:-1]}")
+            if outcome.verdict is Verdict.WA:
+                lines.append(f"got:      {_excerpt(outcome.stdout, 160)[1:-1]}")
+        elif isinstance(test, AssertTest):
+            lines.append(f"test:     {_excerpt(test.code, 160)}")
+        if outcome.stderr.strip():
+            tail = outcome.stderr.rstrip().splitlines()[-6:]
+            lines.append("stderr (tail):")
+            lines.extend(f"    {line[:200]}" for line in tail)
+        return "\n".join(lines)
+
+    def reportinfo(self) -> tuple[Any, int | None, str]:
+        return self.path, max(self.case.line - 1, 0), f"{self.case.id}::{self.name}"
+
+
+def _excerpt(text: str, limit: int = 120) -> str:
+    shown = repr(text)
+    return shown if len(shown) <= limit else shown[:limit - 4] + "...'"

@@ -1,0 +1,58 @@
+"""Code extraction from a model's raw response."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_THINK = re.compile(r"<think>.*?(</think>|\Z)", re.DOTALL | re.IGNORECASE)
+_FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})[ \t]*([\w+#.-]*)[^\n]*\n", re.MULTILINE)
+_ALIASES = {"python": {"python", "py", "python3", "py3"}}
+
+NO_CODE = "no code block found in the response"
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """The code taken from a response, or why there is none."""
+
+    code: str | None
+    error: str | None = None
+
+
+def extract_code(response: str, language: str = "python", lenient: bool = False) -> Extraction:
+    """Take the program out of a model's answer.
+
+    Reasoning in ``<think>...</think>`` is dropped. The last fenced block tagged with
+    ``language`` wins, else the last fenced block of any tag; an unterminated final fence
+    runs to the end of the text. Without any fence the text is used as-is only when
+    ``lenient``; otherwise the result carries :data:`NO_CODE`.
+    """
+    body = _THINK.sub("", response)
+    blocks = _fenced_blocks(body)
+    wanted = _ALIASES.get(language, {language})
+    tagged = [code for tag, code in blocks if tag.lower() in wanted]
+    if tagged:
+        return Extraction(tagged[-1])
+    if blocks:
+        return Extraction(blocks[-1][1])
+    if lenient and body.strip():
+        return Extraction(body.strip("\n") + "\n")
+    return Extraction(None, NO_CODE)
+
+
+def _fenced_blocks(text: str) -> list[tuple[str, str]]:
+    blocks = []
+    position = 0
+    while True:
+        opening = _FENCE.search(text, position)
+        if opening is None:
+            return blocks
+        fence, tag = opening.group(1), opening.group(2)
+        closing = re.compile(rf"^[ \t]*{re.escape(fence[0])}{{{len(fence)},}}[ \t]*$", re.MULTILINE)
+        end = closing.search(text, opening.end())
+        if end is None:
+            blocks.append((tag, text[opening.end():]))
+            return blocks
+        blocks.append((tag, text[opening.end():end.start()]))
+        position = end.end()

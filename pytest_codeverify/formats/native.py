@@ -1,0 +1,91 @@
+"""The project's own JSONL format (see the README): code or response, tests, limits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..cases import (
+    AssertTest,
+    CallTest,
+    Case,
+    CaseError,
+    Compare,
+    StdioTest,
+    TestSpec,
+    check_language,
+    positive_int,
+    positive_number,
+    text,
+)
+from .base import Defaults, candidate_code, record_id
+
+_TEST_KEYS = {
+    "stdio": ({"input", "output"}, {"name", "time_limit"}),
+    "call": ({"expected"}, {"args", "kwargs", "name", "time_limit"}),
+    "assert": ({"assert"}, {"name", "time_limit"}),
+}
+
+
+class NativeReader:
+    """Records with a ``tests`` list of stdin/stdout, call, or assertion tests."""
+
+    name = "native"
+
+    def matches(self, record: dict[str, Any]) -> bool:
+        return "tests" in record and isinstance(record.get("tests"), list)
+
+    def read(self, record: dict[str, Any], line: int, defaults: Defaults) -> list[Case]:
+        case_id = record_id(record, line)
+        problem_id = record_id(record, line, "problem_id") if "problem_id" in record else case_id
+        language = check_language(record.get("language", "python"))
+        code, code_error, extracted = candidate_code(record, language, defaults)
+        tests = record.get("tests")
+        if not isinstance(tests, list) or not tests:
+            raise CaseError("must be a non-empty list of tests", field="tests")
+        specs = tuple(_test(test, position) for position, test in enumerate(tests))
+        entry_point = record.get("entry_point")
+        if entry_point is not None and not (isinstance(entry_point, str) and entry_point.isidentifier()):
+            raise CaseError(f"must be a function or method name, got {entry_point!r}", field="entry_point")
+        if entry_point is None and any(isinstance(t, CallTest) for t in specs):
+            raise CaseError("is required when a test calls a function ({\"args\": ..., \"expected\": ...})",
+                            field="entry_point")
+        names = [t.name for t in specs if t.name]
+        if len(names) != len(set(names)):
+            raise CaseError("test names must be unique within a record", field="tests")
+        return [Case(
+            id=case_id, problem_id=problem_id, tests=specs, code=code, code_error=code_error,
+            language=language, entry_point=entry_point,
+            time_limit=positive_number(record.get("time_limit", defaults.time_limit), "time_limit"),
+            memory_limit=positive_int(record.get("memory_limit", defaults.memory_limit), "memory_limit"),
+            compare=Compare.parse(record.get("compare")), line=line, format=self.name, extracted=extracted,
+        )]
+
+
+def _test(test: Any, position: int) -> TestSpec:
+    field = f"tests[{position}]"
+    if not isinstance(test, dict):
+        raise CaseError(f"must be an object, got {type(test).__name__}", field=field)
+    keys = set(test)
+    for kind, (required, optional) in _TEST_KEYS.items():
+        if required <= keys:
+            unknown = keys - required - optional
+            if unknown:
+                raise CaseError(f"unknown key(s) {sorted(unknown)} for a {kind} test", field=field)
+            break
+    else:
+        raise CaseError('must have "input" and "output", or "expected" (with "args"/"kwargs"), '
+                        f'or "assert"; got keys {sorted(keys)}', field=field)
+    name = text(test.get("name", ""), f"{field}.name")
+    limit = positive_number(test["time_limit"], f"{field}.time_limit") if "time_limit" in test else None
+    if kind == "stdio":
+        return StdioTest(text(test["input"], f"{field}.input"), text(test["output"], f"{field}.output"),
+                         name=name, time_limit=limit)
+    if kind == "call":
+        args = test.get("args", [])
+        kwargs = test.get("kwargs", {})
+        if not isinstance(args, list):
+            raise CaseError("must be a list", field=f"{field}.args")
+        if not isinstance(kwargs, dict):
+            raise CaseError("must be an object", field=f"{field}.kwargs")
+        return CallTest(tuple(args), dict(kwargs), test["expected"], name=name, time_limit=limit)
+    return AssertTest(text(test["assert"], f"{field}.assert"), name=name, time_limit=limit)

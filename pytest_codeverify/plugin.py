@@ -1,0 +1,114 @@
+"""pytest hooks and options of pytest-codeverify; the work is done by the modules they wire."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .collect import JsonlFile
+from .formats import READERS, Defaults
+from .judge import REWARD_MODES
+from .report import RewardReporter
+from .sandbox import BACKENDS, describe_backend
+from .settings import SETTINGS_KEY, Settings
+
+# Help texts are shared by each command-line option and its ini twin.
+OPTIONS: dict[str, tuple[str, str, Any]] = {
+    # name: (help, ini type, default)
+    "codeverify": ("collect .jsonl files as code-verification cases", "bool", False),
+    "codeverify_backend": (f"sandbox backend: {', '.join(BACKENDS)} (auto: Docker when usable, else local)",
+                           "string", "auto"),
+    "codeverify_rewards": ("write one JSON line of rewards per record to this path", "string", None),
+    "codeverify_time_limit": ("default CPU time limit per test in seconds (a record's own limit wins)",
+                              "string", "2"),
+    "codeverify_memory_limit": ("default memory limit per test in MiB (a record's own limit wins)", "string", "512"),
+    "codeverify_reward": ("reward per record: fraction (passed/total) or all (1.0 only if all pass)",
+                          "string", "fraction"),
+    "codeverify_format": (f"dataset format: auto or one of {', '.join(READERS)}", "string", "auto"),
+    "codeverify_extract": ("code extraction from responses: strict (fenced blocks only) or lenient",
+                           "string", "strict"),
+    "codeverify_output_limit": ("bytes of stdout (and of stderr) a test may write before OLE", "string",
+                                str(1 << 20)),
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("codeverify", "code verification of JSONL datasets")
+    for name, (help_text, ini_type, default) in OPTIONS.items():
+        flag = "--" + name.replace("_", "-")
+        if ini_type == "bool":
+            group.addoption(flag, action="store_true", dest=name, default=None, help=help_text)
+        else:
+            group.addoption(flag, dest=name, default=None, metavar=name.split("_")[-1].upper(), help=help_text)
+        parser.addini(name, help_text, type=ini_type, default=default)  # type: ignore[arg-type]
+
+
+def _get(config: pytest.Config, name: str) -> Any:
+    value = config.getoption(name)
+    return config.getini(name) if value is None else value
+
+
+def _settings(config: pytest.Config) -> Settings:
+    def number(name: str, kind: type) -> Any:
+        raw = _get(config, name)
+        try:
+            value = kind(raw)
+        except (TypeError, ValueError):
+            raise pytest.UsageError(f"--{name.replace('_', '-')}: expected a number, got {raw!r}") from None
+        if value <= 0:
+            raise pytest.UsageError(f"--{name.replace('_', '-')}: must be positive, got {raw!r}")
+        return value
+
+    def choice(name: str, choices: tuple[str, ...]) -> str:
+        value = str(_get(config, name))
+        if value not in choices:
+            raise pytest.UsageError(f"--{name.replace('_', '-')}: {value!r} is not one of {', '.join(choices)}")
+        return value
+
+    rewards = _get(config, "codeverify_rewards")
+    return Settings(
+        backend=choice("codeverify_backend", BACKENDS),
+        rewards_path=Path(rewards) if rewards else None,
+        reward_mode=choice("codeverify_reward", REWARD_MODES),
+        format=choice("codeverify_format", ("auto", *READERS)),
+        output_limit=number("codeverify_output_limit", int),
+        defaults=Defaults(time_limit=number("codeverify_time_limit", float),
+                          memory_limit=number("codeverify_memory_limit", int),
+                          lenient_extraction=choice("codeverify_extract", ("strict", "lenient")) == "lenient"),
+    )
+
+
+def _enabled(config: pytest.Config) -> bool:
+    return bool(_get(config, "codeverify"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not _enabled(config):
+        return
+    settings = _settings(config)
+    config.stash[SETTINGS_KEY] = settings
+    # A bad record is a collection error of its own; the other records must still run.
+    config.option.continue_on_collection_errors = True
+    if not hasattr(config, "workerinput"):  # the controller (or a serial run) reports
+        config.pluginmanager.register(RewardReporter(settings, config.rootpath), "codeverify-reporter")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    settings = config.stash.get(SETTINGS_KEY, None)
+    if settings is not None:
+        settings.close()
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    settings = config.stash.get(SETTINGS_KEY, None)
+    if settings is None:
+        return None
+    return f"codeverify: backend {describe_backend(settings.backend)}"
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if not _enabled(parent.config) or not file_path.name.endswith((".jsonl", ".jsonl.gz")):
+        return None
+    return JsonlFile.from_parent(parent, path=file_path)

@@ -1,0 +1,210 @@
+"""Reporting on the controller: per-test reports -> per-case rewards, summary, rewards file.
+
+Runs once per session, on the controller only (under xdist the workers never see it). It
+rebuilds the list of records by reading the same files with the same loader, so the rewards
+file has one line per case in input order even when items crashed or errored without a
+verdict; such a test counts as ``SE``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .cases import Case
+from .collect import node_names
+from .formats import load_file
+from .judge import Verdict, case_verdict, pass_at_k, reward
+from .settings import Settings
+
+
+@dataclass
+class TestResult:
+    """What the controller learned about one test item."""
+
+    __test__ = False
+    verdict: Verdict
+    time_s: float = 0.0
+    message: str = ""
+
+
+@dataclass
+class CaseLine:
+    """One line of the rewards file."""
+
+    path: str
+    line: int
+    index: int
+    data: dict[str, Any]
+
+
+@dataclass
+class RewardReporter:
+    """Collects test reports and writes the rewards summary and file at the end."""
+
+    settings: Settings
+    rootdir: Path
+    results: dict[str, TestResult] = field(default_factory=dict)
+    collect_errors: dict[str, str] = field(default_factory=dict)
+    files: dict[str, None] = field(default_factory=dict)  # ordered set of collected file node ids
+    collected: set[str] = field(default_factory=set)
+    lines: list[CaseLine] = field(default_factory=list)
+
+    # -- hooks ------------------------------------------------------------------------------
+
+    @pytest.hookimpl
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        path = report.nodeid.split("::", 1)[0]
+        if path.endswith((".jsonl", ".jsonl.gz")):
+            self.files.setdefault(path)
+            if report.failed and "::" in report.nodeid:
+                self.collect_errors[report.nodeid] = str(report.longrepr)
+
+    @pytest.hookimpl
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self._note_collected(item.nodeid for item in session.items)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        self._note_collected(ids)
+
+    def _note_collected(self, ids: Iterable[str]) -> None:
+        for nodeid in ids:
+            path = nodeid.split("::", 1)[0]
+            if path.endswith((".jsonl", ".jsonl.gz")):
+                self.collected.add(nodeid)
+                self.files.setdefault(path)
+
+    @pytest.hookimpl
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.nodeid not in self.collected:
+            return
+        props = dict(report.user_properties)
+        if "verdict" in props and (report.when == "call" or (report.when == "setup" and not report.passed)):
+            self.results[report.nodeid] = TestResult(Verdict(props["verdict"]), float(props.get("time_s", 0.0)),
+                                                     str(props.get("message", "")))
+        elif report.failed and report.nodeid not in self.results:
+            # No verdict: the harness itself failed (a timeout backstop, a crashed worker).
+            text = str(report.longrepr).strip().splitlines()
+            self.results[report.nodeid] = TestResult(Verdict.SE, 0.0, text[-1][:300] if text else "no result")
+
+    @pytest.hookimpl
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        self.lines = self.build_lines(session.config)
+        if self.settings.rewards_path is not None:
+            self.write(self.settings.rewards_path)
+
+    @pytest.hookimpl
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        for line in self.summary():
+            terminalreporter.write_line(line)
+
+    # -- building ---------------------------------------------------------------------------
+
+    def build_lines(self, config: pytest.Config) -> list[CaseLine]:
+        lines: list[CaseLine] = []
+        for file_id in self.files:
+            path = self.rootdir / file_id
+            try:
+                records = list(load_file(path, self.settings.format, self.settings.defaults, display_path=file_id))
+            except Exception as exc:  # the file itself is unreadable: already a collection error
+                lines.append(CaseLine(file_id, 0, 0, {"id": file_id, "problem_id": file_id, "reward": None,
+                                                      "passed": 0, "total": 0, "verdict": "SE", "tests": [],
+                                                      "error": str(exc)}))
+                continue
+            for record, case, name, error in node_names(records):
+                node = f"{file_id}::{name}"
+                if case is None:
+                    if node in self.collect_errors or error is not None:
+                        lines.append(CaseLine(file_id, record.line, 0, {
+                            "id": record.id, "problem_id": record.id, "reward": None, "passed": 0, "total": 0,
+                            "verdict": None, "tests": [], "error": str(error), "line": record.line}))
+                    continue
+                line = self._case_line(case, node)
+                if line is not None:
+                    lines.append(CaseLine(file_id, record.line, case.index, line))
+        return lines
+
+    def _case_line(self, case: Case, node: str) -> dict[str, Any] | None:
+        tests = []
+        for position in range(len(case.tests)):
+            name = case.test_name(position)
+            test_id = f"{node}::{name}"
+            if test_id not in self.collected:
+                continue
+            result = self.results.get(test_id) or TestResult(Verdict.SE, 0.0, "no result was reported")
+            entry: dict[str, Any] = {"name": name, "verdict": result.verdict.value, "time_s": result.time_s}
+            if result.verdict is Verdict.SE:
+                entry["error"] = result.message
+            tests.append(entry)
+        if not tests:
+            return None  # deselected
+        verdicts = [Verdict(t["verdict"]) for t in tests]
+        data: dict[str, Any] = {
+            "id": case.id, "problem_id": case.problem_id,
+            "reward": reward(verdicts, self.settings.reward_mode),
+            "passed": sum(v is Verdict.AC for v in verdicts), "total": len(verdicts),
+            "verdict": case_verdict(verdicts).value, "tests": tests,
+        }
+        if case.extracted is not None:
+            data["extracted"] = case.extracted
+        if case.code_error:
+            data["error"] = case.code_error
+        return data
+
+    def write(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", encoding="utf-8") as handle:
+            for line in self.lines:
+                handle.write(json.dumps(line.data, ensure_ascii=False) + "\n")
+
+    # -- summary ----------------------------------------------------------------------------
+
+    def summary(self) -> list[str]:
+        if not self.lines:
+            return []
+        cases = [line.data for line in self.lines]
+        scored = [c["reward"] for c in cases if c["reward"] is not None]
+        counts = Counter(t["verdict"] for c in cases for t in c["tests"])
+        errors = sum(1 for c in cases if c.get("error") and not c["tests"])
+        out = ["", "codeverify: "
+               f"{len(cases)} record(s), mean reward "
+               f"{(sum(scored) / len(scored)) if scored else float('nan'):.4f} over {len(scored)} scored, "
+               f"{sum(1 for c in cases if c['verdict'] == 'AC')} fully passed "
+               f"({sum(1 for c in cases if c['verdict'] == 'AC') / len(cases):.1%})"]
+        if counts:
+            out.append("  verdicts: " + ", ".join(f"{v.value} {counts[v.value]}" for v in Verdict if counts[v.value]))
+        unscored = len(cases) - len(scored) - errors
+        if unscored:
+            out.append(f"  {unscored} record(s) have reward null: a sandbox failure (SE), not the candidate's")
+        if errors:
+            out.append(f"  {errors} record(s) could not be read (see the collection errors above)")
+        out.extend(self._pass_at_k(cases))
+        slow = sorted(((t["time_s"], f"{c['id']}::{t['name']}", t["verdict"]) for c in cases for t in c["tests"]),
+                      reverse=True)[:5]
+        if slow and slow[0][0] > 0:
+            out.append("  slowest: " + ", ".join(f"{name} {seconds:.3f}s {verdict}" for seconds, name, verdict in slow))
+        if self.settings.rewards_path is not None:
+            out.append(f"  rewards written to {self.settings.rewards_path}")
+        return out
+
+    def _pass_at_k(self, cases: list[dict[str, Any]]) -> list[str]:
+        by_problem: dict[str, list[bool]] = {}
+        for case in cases:
+            if case["tests"] and case["reward"] is not None:
+                by_problem.setdefault(str(case["problem_id"]), []).append(case["verdict"] == "AC")
+        if not by_problem or max(len(v) for v in by_problem.values()) < 2:
+            return []
+        parts = []
+        for k in (1, 5, 10, 100):
+            eligible = [v for v in by_problem.values() if len(v) >= k]
+            if len(eligible) == len(by_problem):
+                score = sum(pass_at_k(len(v), sum(v), k) for v in eligible) / len(eligible)
+                parts.append(f"pass@{k} {score:.4f}")
+        return [f"  {len(by_problem)} problem(s): " + ", ".join(parts)] if parts else []

@@ -1,0 +1,139 @@
+"""Memory and process-count limits through a cgroup per sandbox (v1 or v2), where permitted.
+
+rlimits cannot limit processes for root and count them per host user otherwise, and an
+address-space rlimit is not a memory limit; a cgroup is both exact and cheap (creating,
+limiting and removing one costs well under a millisecond). One cgroup holds one sandbox's
+runner and everything it forks; as jobs run one at a time, its limit is the job's limit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+from pathlib import Path
+
+ROOT = Path("/sys/fs/cgroup")
+GROUP = "codeverify"
+
+
+class Cgroup:
+    """A memory+pids cgroup for one sandbox. Construct with :meth:`create`."""
+
+    def __init__(self, dirs: dict[str, Path], version: int) -> None:
+        self.dirs = dirs
+        self.version = version
+
+    @classmethod
+    def create(cls, name: str, pids_max: int) -> Cgroup | None:
+        """Create the cgroup, or return ``None`` where this process may not."""
+        if (ROOT / "cgroup.controllers").exists():
+            base = ROOT / GROUP
+            try:
+                base.mkdir(exist_ok=True)
+                controllers = (ROOT / "cgroup.controllers").read_text().split()
+                if not {"memory", "pids"} <= set(controllers):
+                    return None
+                (ROOT / "cgroup.subtree_control").write_text("+memory +pids")
+                (base / "cgroup.subtree_control").write_text("+memory +pids")
+                path = base / name
+                path.mkdir()
+                (path / "pids.max").write_text(str(pids_max))
+                if (path / "memory.swap.max").exists():
+                    (path / "memory.swap.max").write_text("0")
+            except OSError:
+                return None
+            return cls({"memory": path, "pids": path}, 2)
+        dirs = {}
+        try:
+            for controller in ("memory", "pids"):
+                base = ROOT / controller / GROUP
+                base.mkdir(exist_ok=True)
+                path = base / name
+                path.mkdir()
+                dirs[controller] = path
+            (dirs["pids"] / "pids.max").write_text(str(pids_max))
+        except OSError:
+            for path in dirs.values():
+                with contextlib.suppress(OSError):
+                    path.rmdir()
+            return None
+        return cls(dirs, 1)
+
+    @staticmethod
+    def remove_orphans() -> None:
+        """Remove the cgroups of processes that died without removing their own.
+
+        Names start with the owner's pid; a live owner's cgroup may be empty for a moment
+        (created, not yet entered), so only a dead owner's is touched.
+        """
+        for base in (ROOT / GROUP, ROOT / "memory" / GROUP, ROOT / "pids" / GROUP):
+            if not base.is_dir():
+                continue
+            for child in base.iterdir():
+                owner = child.name.split("-", 1)[0]
+                if child.is_dir() and owner.isdigit() and not Path(f"/proc/{owner}").exists():
+                    orphan = Cgroup({"memory": child}, 2 if base == ROOT / GROUP else 1)
+                    orphan.remove()
+
+    def procs_files(self) -> list[Path]:
+        return [path / "cgroup.procs" for path in {*self.dirs.values()}]
+
+    def enter(self) -> None:
+        """Move the calling process into the cgroup (called in the child before exec)."""
+        for procs in self.procs_files():
+            procs.write_text(str(os.getpid()))
+
+    def memory_usage(self) -> int:
+        name = "memory.current" if self.version == 2 else "memory.usage_in_bytes"
+        return int((self.dirs["memory"] / name).read_text())
+
+    def set_memory_limit(self, limit: int) -> None:
+        if self.version == 2:
+            (self.dirs["memory"] / "memory.max").write_text(str(limit))
+            return
+        path = self.dirs["memory"]
+        memsw = path / "memory.memsw.limit_in_bytes"
+        order = [path / "memory.limit_in_bytes", memsw]
+        current = int(order[0].read_text())
+        if limit < current:
+            order.reverse()  # memsw may never be below the plain limit
+        for target in order:
+            if target.exists():
+                with contextlib.suppress(OSError):
+                    target.write_text(str(limit))
+
+    def oom_kills(self) -> int:
+        """How many processes the kernel killed in this cgroup for memory so far."""
+        name = "memory.events" if self.version == 2 else "memory.oom_control"
+        try:
+            text = (self.dirs["memory"] / name).read_text()
+        except OSError:
+            return 0
+        for line in text.splitlines():
+            key, _, value = line.partition(" ")
+            if key == "oom_kill":
+                return int(value)
+        return 0
+
+    def kill_all(self) -> None:
+        for procs in self.procs_files():
+            with contextlib.suppress(OSError):
+                for pid in procs.read_text().split():
+                    with contextlib.suppress(OSError):
+                        os.kill(int(pid), signal.SIGKILL)
+
+    def remove(self) -> None:
+        """Kill whatever is left inside and remove the cgroup."""
+        self.kill_all()
+        for path in {*self.dirs.values()}:
+            for _ in range(200):
+                try:
+                    path.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    self.kill_all()
+                    time.sleep(0.005)

@@ -1,0 +1,252 @@
+"""The local backend: the job runner inside bubblewrap namespaces and a cgroup, no Docker needed.
+
+Isolation levels, strongest first (the run's header names the one in force):
+
+``bubblewrap``
+    user, PID, network, mount, IPC and UTS namespaces; only ``/usr`` and the interpreter's
+    prefix are visible, read-only; a size-capped tmpfs is the only writable place; the runner
+    is PID 1 of its namespace, so the candidate can neither kill it nor outlive its job.
+``rlimits``
+    no namespaces (bubblewrap missing or unusable): the runner is a plain child process with a
+    private work directory. Limits still hold, isolation does not: do not run untrusted code so.
+
+Memory and process counts are limited by a cgroup where this process may create one (root),
+by rlimits otherwise.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import select
+import shutil
+import subprocess
+import sys
+import tempfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .base import Job, Sandbox, SandboxError, runner_source
+from .cgroups import Cgroup
+
+#: Processes (and threads) one job may have at once.
+PIDS_MAX = 128
+#: Size of the writable work area in MiB (its pages also count against the memory limit).
+WORK_AREA_MB = 256
+_NOBODY = 65534
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What isolation this machine allows, probed once per process."""
+
+    bwrap: str | None
+    bwrap_version: str
+    cgroups: bool
+
+    @property
+    def level(self) -> str:
+        return "bubblewrap" if self.bwrap else "rlimits"
+
+
+@functools.cache
+def probe() -> Capabilities:
+    """Find out once which isolation mechanisms work here."""
+    bwrap = shutil.which("bwrap")
+    version = ""
+    if bwrap:
+        try:
+            check = subprocess.run(
+                [bwrap, *_bwrap_args(), "--", _interpreter(), "-I", "-S", "-c", "pass"],
+                capture_output=True, timeout=30)
+            version = subprocess.run([bwrap, "--version"], capture_output=True, text=True,
+                                     timeout=10).stdout.split()[-1]
+        except (OSError, subprocess.SubprocessError, IndexError):
+            check = None
+        if check is None or check.returncode != 0:
+            bwrap = None
+    cgroup = Cgroup.create(f"{os.getpid()}-probe-{uuid.uuid4().hex[:6]}", PIDS_MAX)
+    if cgroup is not None:
+        cgroup.remove()
+    return Capabilities(bwrap=bwrap, bwrap_version=version, cgroups=cgroup is not None)
+
+
+def _interpreter() -> str:
+    """The interpreter the candidate runs under: this one, without any virtualenv."""
+    return os.path.realpath(sys.executable)
+
+
+def _bwrap_args() -> list[str]:
+    args = [
+        "--unshare-all", "--die-with-parent", "--as-pid-1", "--new-session",
+        "--uid", str(_NOBODY), "--gid", str(_NOBODY), "--hostname", "sandbox",
+        "--ro-bind", "/usr", "/usr",
+    ]
+    for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+        path = Path("/") / name
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), str(path)]
+        elif path.is_dir():
+            args += ["--ro-bind", str(path), str(path)]
+    prefix = Path(_interpreter()).parent.parent
+    if not prefix.is_relative_to("/usr"):
+        args += ["--ro-bind", str(prefix), str(prefix)]
+    for name in ("/etc/ld.so.cache", "/etc/localtime", "/etc/alternatives"):
+        args += ["--ro-bind-try", name, name]
+    args += [
+        "--proc", "/proc", "--dev", "/dev",
+        "--size", str(WORK_AREA_MB << 20), "--tmpfs", "/tmp",
+        "--chdir", "/tmp", "--clearenv", "--setenv", "PATH", "/usr/bin:/bin",
+        "--setenv", "LANG", "C.UTF-8", "--cap-drop", "ALL",
+    ]
+    return args
+
+
+def describe(caps: Capabilities) -> str:
+    """The header line for this machine's local isolation."""
+    if caps.bwrap:
+        text = (f"bubblewrap {caps.bwrap_version} (user, pid, net, mount, ipc, uts namespaces; "
+                f"read-only /usr; {WORK_AREA_MB} MiB tmpfs work area; runner is PID 1)")
+    else:
+        text = "rlimits only: NO namespace isolation (install bubblewrap to isolate candidates)"
+    limits = "cgroup memory+pids limits" if caps.cgroups else "rlimit memory+process limits"
+    return f"{text}, {limits}"
+
+
+class LocalSandbox(Sandbox):
+    """A warm job runner on this machine, isolated as well as the machine allows."""
+
+    name = "local"
+
+    def __init__(self, caps: Capabilities | None = None) -> None:
+        super().__init__()
+        self.caps = caps or probe()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._cgroup: Cgroup | None = None
+        self._work_root: str | None = None
+        self._stderr: Any = None
+        self._oom_before = 0
+
+    @property
+    def description(self) -> str:
+        return f"local: {describe(self.caps)}"
+
+    def _start(self) -> None:
+        if self.caps.cgroups:
+            Cgroup.remove_orphans()
+            self._cgroup = Cgroup.create(f"{os.getpid()}-{uuid.uuid4().hex[:8]}", PIDS_MAX)
+        if self.caps.bwrap:
+            argv = [self.caps.bwrap, *_bwrap_args(), "--", _interpreter(), "-I", "-S", "-c",
+                    runner_source(), "--work-root", "/tmp", "--isolated"]
+        else:
+            self._work_root = tempfile.mkdtemp(prefix="codeverify-")
+            argv = [_interpreter(), "-I", "-S", "-c", runner_source(), "--work-root", self._work_root]
+        self._stderr = tempfile.TemporaryFile()
+        cgroup = self._cgroup
+        try:
+            self._proc = subprocess.Popen(
+                argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
+                preexec_fn=cgroup.enter if cgroup else None, start_new_session=True)
+        except OSError as exc:
+            raise SandboxError(f"cannot start the local runner: {exc}") from exc
+        self._protect_runner()
+
+    def _protect_runner(self) -> None:
+        """Make the kernel's OOM killer prefer the job over the runner (root only)."""
+        if self._proc is None or os.geteuid() != 0:
+            return
+        pids = [self._proc.pid]
+        try:
+            children = Path(f"/proc/{self._proc.pid}/task/{self._proc.pid}/children").read_text().split()
+            pids += [int(pid) for pid in children]
+        except OSError:
+            pass
+        for pid in pids:
+            try:
+                Path(f"/proc/{pid}/oom_score_adj").write_text("-1000")
+            except OSError:
+                pass
+
+    def _send(self, data: bytes) -> None:
+        assert self._proc is not None and self._proc.stdin is not None
+        try:
+            self._proc.stdin.write(data)
+            self._proc.stdin.flush()
+        except (OSError, ValueError) as exc:
+            raise SandboxError(f"cannot send to the runner: {exc}" + self._death_note()) from exc
+
+    def _recv(self, timeout: float) -> bytes:
+        assert self._proc is not None and self._proc.stdout is not None
+        fd = self._proc.stdout.fileno()
+        ready, _, _ = select.select([fd], [], [], timeout)
+        if not ready:
+            raise SandboxError("the runner did not answer in time")
+        try:
+            return os.read(fd, 1 << 20)
+        except OSError:
+            return b""
+
+    def _stop(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            for stream in (proc.stdin, proc.stdout):
+                try:
+                    stream.close()  # type: ignore[union-attr]
+                except OSError:
+                    pass
+            try:
+                os.killpg(proc.pid, 9)
+            except OSError:
+                pass
+            proc.wait()
+        if self._cgroup is not None:
+            self._cgroup.remove()
+            self._cgroup = None
+        if self._work_root is not None:
+            shutil.rmtree(self._work_root, ignore_errors=True)
+            self._work_root = None
+        if self._stderr is not None:
+            self._stderr.close()
+            self._stderr = None
+
+    def _death_note(self) -> str:
+        if self._stderr is None:
+            return ""
+        try:
+            self._stderr.seek(0)
+            tail = self._stderr.read()[-600:].decode(errors="replace").strip()
+        except (OSError, ValueError):
+            return ""
+        return f": {tail}" if tail else ""
+
+    def _before_job(self, job: Job) -> dict[str, Any]:
+        limit = job.memory_limit_mb << 20
+        if self._cgroup is not None:
+            try:
+                self._cgroup.set_memory_limit(self._cgroup.memory_usage() + limit)
+                self._oom_before = self._cgroup.oom_kills()
+            except OSError as exc:
+                raise SandboxError(f"cannot set the memory limit: {exc}") from exc
+            return {}
+        return {"memory_rlimit": limit, "nproc_rlimit": _processes_of_this_user() + PIDS_MAX}
+
+    def _after_job(self, job: Job) -> bool:
+        if self._cgroup is None:
+            return False
+        return self._cgroup.oom_kills() > self._oom_before
+
+
+def _processes_of_this_user() -> int:
+    """RLIMIT_NPROC counts every process of the user, so the limit starts from their count."""
+    uid = os.getuid()
+    count = 0
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                if entry.stat().st_uid == uid:
+                    count += 1
+            except OSError:
+                pass
+    return count

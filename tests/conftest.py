@@ -1,0 +1,31 @@
+"""Shared helpers for the project's own tests."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "datasets"
+
+
+def write_jsonl(path: Path, records: Iterable[dict[str, Any] | str]) -> Path:
+    """Write records (dicts, or raw lines for malformed input) as a JSONL file."""
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in records))
+    return path
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+@pytest.fixture
+def shared_datasets() -> Path:
+    """The shared real datasets, or a skip where this checkout has none beside it."""
+    if not SHARED.is_dir():
+        pytest.skip(f"real datasets not present at {SHARED}")
+    return SHARED
