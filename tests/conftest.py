@@ -29,3 +29,29 @@ def shared_datasets() -> Path:
     if not SHARED.is_dir():
         pytest.skip(f"real datasets not present at {SHARED}")
     return SHARED
+
+
+def backend_usable(name: str) -> tuple[bool, str]:
+    """Whether a sandbox backend can run here, and why not."""
+    if name == "local":
+        return True, ""
+    try:
+        from pytest_codeverify.sandbox import docker  # type: ignore[attr-defined]
+    except ImportError:
+        return False, "the docker backend is not part of this version"
+    ok, why = docker.check()
+    return ok, why
+
+
+@pytest.fixture(params=["local", "docker"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Each sandbox backend in turn. Docker is skipped where unusable, but required in CI."""
+    name: str = request.param
+    ok, why = backend_usable(name)
+    if not ok:
+        import os
+
+        if os.environ.get("CI") and name == "docker":
+            pytest.fail(f"the docker backend must run in CI: {why}")
+        pytest.skip(f"{name} backend unavailable: {why}")
+    return name

@@ -1,0 +1,40 @@
+"""``codeverify verify FILE...``: verify JSONL files without pytest, print or write rewards."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .engine import verify_case
+from .formats import Defaults, load_file
+from .judge import REWARD_MODES
+from .sandbox import BACKENDS, open_sandbox
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.description = "Verify JSONL datasets without pytest; one rewards line per case on stdout."
+    parser.add_argument("files", nargs="+", help="JSONL files (.jsonl or .jsonl.gz)")
+    parser.add_argument("--backend", choices=BACKENDS, default="auto")
+    parser.add_argument("--format", default="auto")
+    parser.add_argument("--reward", choices=REWARD_MODES, default="fraction")
+    parser.add_argument("--output", "-o", help="write rewards here instead of stdout")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
+    with open_sandbox(args.backend) as sandbox:
+        for path in args.files:
+            for record in load_file(path, args.format, Defaults()):
+                if record.error is not None:
+                    print(f"error: {record.error}", file=sys.stderr)
+                    line = {"id": record.id, "problem_id": record.id, "reward": None, "passed": 0, "total": 0,
+                            "verdict": None, "tests": [], "error": str(record.error)}
+                    out.write(json.dumps(line) + "\n")
+                    continue
+                for case in record.cases:
+                    out.write(json.dumps(verify_case(sandbox, case, args.reward).to_dict()) + "\n")
+    if out is not sys.stdout:
+        out.close()
+    return 0
