@@ -35,6 +35,8 @@ from .cgroups import Cgroup
 PIDS_MAX = 128
 #: Size of the writable work area in MiB (its pages also count against the memory limit).
 WORK_AREA_MB = 256
+#: Size of /dev/shm (POSIX shared memory, multiprocessing's semaphores).
+SHM_MB = 64
 _NOBODY = 65534
 
 
@@ -95,9 +97,12 @@ def _bwrap_args() -> list[str]:
         args += ["--ro-bind", str(prefix), str(prefix)]
     for name in ("/etc/ld.so.cache", "/etc/localtime", "/etc/alternatives"):
         args += ["--ro-bind-try", name, name]
+    # Everything but /tmp and /dev/shm (emptied after every job) is read-only, bwrap's own
+    # root and /dev included: a file left anywhere else would outlive its test.
     args += [
-        "--proc", "/proc", "--dev", "/dev",
-        "--size", str(WORK_AREA_MB << 20), "--tmpfs", "/tmp",
+        "--proc", "/proc", "--ro-bind", "/proc/sys", "/proc/sys",
+        "--dev", "/dev", "--size", str(SHM_MB << 20), "--tmpfs", "/dev/shm", "--remount-ro", "/dev",
+        "--size", str(WORK_AREA_MB << 20), "--tmpfs", "/tmp", "--remount-ro", "/",
         "--chdir", "/tmp", "--clearenv", "--setenv", "PATH", "/usr/bin:/bin",
         "--setenv", "LANG", "C.UTF-8", "--cap-drop", "ALL",
     ]
@@ -108,7 +113,7 @@ def describe(caps: Capabilities) -> str:
     """The header line for this machine's local isolation."""
     if caps.bwrap:
         text = (f"bubblewrap {caps.bwrap_version} (user, pid, net, mount, ipc, uts namespaces; "
-                f"read-only /usr; {WORK_AREA_MB} MiB tmpfs work area; runner is PID 1)")
+                f"read-only system; {WORK_AREA_MB} MiB tmpfs work area; runner is PID 1)")
     else:
         text = "rlimits only: NO namespace isolation (install bubblewrap to isolate candidates)"
     limits = "cgroup memory+pids limits" if caps.cgroups else "rlimit memory+process limits"

@@ -1,0 +1,137 @@
+"""Isolation claims of the local backend, each checked by a candidate that tries to break it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pytest_codeverify.engine import verify_case
+from pytest_codeverify.formats import Defaults
+from pytest_codeverify.formats.native import NativeReader
+from pytest_codeverify.sandbox import LocalSandbox
+from pytest_codeverify.sandbox.local import probe
+
+from conftest import read_jsonl, write_jsonl
+
+pytestmark = pytest.mark.skipif(not probe().bwrap, reason="bubblewrap is not usable here: no namespace isolation")
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[LocalSandbox]:
+    with LocalSandbox() as box:
+        yield box
+
+
+def output_of(sandbox: LocalSandbox, code: str, time_limit: float = 2, memory_limit: int = 256) -> tuple[str, str]:
+    """Run ``code``; return its verdict (``OK`` for a clean run: no expected output here) and stdout."""
+    record = {"code": code, "time_limit": time_limit, "memory_limit": memory_limit,
+              "tests": [{"input": "", "output": "\x00never-printed"}]}
+    (case,) = NativeReader().read(record, 1, Defaults())
+    outcome = verify_case(sandbox, case).tests[0].outcome
+    verdict = "OK" if outcome.verdict.value == "WA" else outcome.verdict.value
+    return verdict, outcome.stdout.strip()
+
+
+def probe_code(attempt: str) -> str:
+    """A candidate that prints ``blocked`` when ``attempt`` raises, else ``open``."""
+    return f"try:\n    {attempt}\n    print('open')\nexcept Exception:\n    print('blocked')\n"
+
+
+@pytest.mark.parametrize("attempt", [
+    "import socket; socket.create_connection(('127.0.0.1', 22), timeout=1)",
+    "import socket; socket.create_connection(('1.1.1.1', 53), timeout=1)",
+    "import socket; socket.getaddrinfo('example.com', 80)",
+])
+def test_no_network(sandbox: LocalSandbox, attempt: str) -> None:
+    assert output_of(sandbox, probe_code(attempt)) == ("OK", "blocked")
+
+
+@pytest.mark.parametrize("attempt", [
+    f"open({str(Path.home() / '.bashrc')!r}).read() or __import__('os').listdir({str(Path.home())!r})[0]",
+    "open('/etc/shadow').read()",
+    "open('/etc/passwd').read()",
+    "open('/var/run/docker.sock', 'rb')",
+    "import socket; s = socket.socket(socket.AF_UNIX); s.connect('/var/run/docker.sock')",
+])
+def test_host_files_are_invisible(sandbox: LocalSandbox, attempt: str) -> None:
+    assert output_of(sandbox, probe_code(attempt)) == ("OK", "blocked")
+
+
+@pytest.mark.parametrize("path", ["/usr/evil", "/evil", "/root/evil", "/dev/evil", "/proc/sys/kernel/hostname"])
+def test_writes_outside_the_work_area_fail(sandbox: LocalSandbox, path: str) -> None:
+    assert output_of(sandbox, probe_code(f"open({path!r}, 'w').write('x')")) == ("OK", "blocked")
+
+
+def test_work_area_is_writable_and_fresh_per_test(sandbox: LocalSandbox) -> None:
+    assert output_of(sandbox, "import os\nopen('left-behind', 'w').write('x')\nprint(sorted(os.listdir('.')))") == (
+        "OK", "['left-behind']")
+    assert output_of(sandbox, "import os\nprint(sorted(os.listdir('.')), sorted(os.listdir('/tmp')))") == (
+        "OK", "[] ['work']")
+
+
+def test_environment_of_the_harness_is_invisible(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CODEVERIFY_SECRET", "s3cret")
+    with LocalSandbox() as fresh:  # started with the secret in the harness's environment
+        _, seen = output_of(fresh, "import os\nprint(sorted(os.environ), open('/proc/1/environ').read())")
+    assert "CODEVERIFY_SECRET" not in seen and "s3cret" not in seen
+
+
+def test_fork_bomb_is_contained(sandbox: LocalSandbox) -> None:
+    verdict, _ = output_of(sandbox, "import os\nwhile True:\n    os.fork()", time_limit=1)
+    assert verdict in ("RE", "TLE")
+    assert output_of(sandbox, "print('alive')") == ("OK", "alive")
+
+
+def test_memory_bomb_is_mle(sandbox: LocalSandbox) -> None:
+    verdict, _ = output_of(sandbox, "x = []\nwhile True:\n    x.append(bytearray(8 << 20))", memory_limit=64)
+    assert verdict == "MLE"
+    assert output_of(sandbox, "print('alive')") == ("OK", "alive")
+
+
+def test_background_processes_do_not_survive_their_test(sandbox: LocalSandbox) -> None:
+    daemon = ("import os, time\n"
+              "if os.fork() == 0:\n"
+              "    os.setsid()\n"
+              "    if os.fork() == 0:\n"
+              "        time.sleep(0.5)\n"
+              "        open('/tmp/work/planted', 'w').write('x')\n"
+              "        time.sleep(60)\n"
+              "    os._exit(0)\n"
+              "print('spawned')\n")
+    assert output_of(sandbox, daemon) == ("OK", "spawned")
+    later = ("import os, time\ntime.sleep(1)\n"
+             "print(sorted(os.listdir('.')), len([p for p in os.listdir('/proc') if p.isdigit()]))")
+    # Only the runner (PID 1) and this test's own process exist; nothing was planted.
+    assert output_of(sandbox, later) == ("OK", "[] 2")
+
+
+def test_harness_survives_the_candidate_killing_its_parent(sandbox: LocalSandbox) -> None:
+    assert output_of(sandbox, "import os\nos.kill(os.getppid(), 9)\nprint('still here')") == ("OK", "still here")
+    assert output_of(sandbox, "print('alive')") == ("OK", "alive")
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare"), reason="needs root and unshare(1)")
+def test_kill_minus_one_inside_a_pid_namespace(tmp_path: Path) -> None:
+    # kill(-1) from the candidate: run the whole pytest run in its own PID namespace, so that a
+    # broken sandbox could only kill that run, never the machine's other processes.
+    data = write_jsonl(tmp_path / "data.jsonl", [
+        {"id": "killer",
+         "code": "import os, signal\ntry:\n    os.kill(-1, signal.SIGKILL)\nexcept OSError:\n    pass\nprint(3)",
+         "tests": [{"input": "", "output": "3"}]},
+        {"id": "after", "code": "print(3)", "tests": [{"input": "", "output": "3"}]},
+    ])
+    sentinel = tmp_path / "sentinel"
+    sentinel.write_text("intact")
+    result = subprocess.run(
+        ["unshare", "--pid", "--fork", "--mount-proc", sys.executable, "-m", "pytest", "--codeverify", str(data),
+         "--codeverify-rewards", str(tmp_path / "r.jsonl"), "-p", "no:cacheprovider", "-q"],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert [x["verdict"] for x in read_jsonl(tmp_path / "r.jsonl")] == ["AC", "AC"]
+    assert sentinel.read_text() == "intact"

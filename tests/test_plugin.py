@@ -1,0 +1,168 @@
+"""The pytest integration: collection, node ids, bad input, rewards file, xdist, junit, SE."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from conftest import read_jsonl, write_jsonl
+
+GOOD = {"id": "add", "code": "a, b = map(int, input().split())\nprint(a + b)",
+        "tests": [{"name": "one", "input": "1 2\n", "output": "3\n"},
+                  {"name": "two", "input": "2 2\n", "output": "4\n"}]}
+WRONG = {"id": "sub", "problem_id": "add", "code": "a, b = map(int, input().split())\nprint(a - b)",
+         "tests": [{"input": "1 2\n", "output": "3\n"}, {"input": "2 0\n", "output": "2\n"}]}
+
+
+def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    return pytester.runpytest_subprocess("--codeverify", "-p", "no:cacheprovider", *args)
+
+
+def test_node_ids_are_file_record_test(pytester: pytest.Pytester) -> None:
+    data = write_jsonl(pytester.path / "data.jsonl", [GOOD, WRONG])
+    result = run(pytester, str(data), "--collect-only", "-q")
+    result.stdout.fnmatch_lines(["data.jsonl::add::one", "data.jsonl::add::two", "data.jsonl::sub::test_0",
+                                 "data.jsonl::sub::test_1"])
+
+
+def test_selection_by_node_id_and_keyword(pytester: pytest.Pytester) -> None:
+    data = write_jsonl(pytester.path / "data.jsonl", [GOOD, WRONG])
+    run(pytester, f"{data}::sub").assert_outcomes(passed=1, failed=1)
+    run(pytester, str(data), "-k", "add and two").assert_outcomes(passed=1, deselected=3)
+
+
+def test_rewards_file_summary_and_failure_report(pytester: pytest.Pytester) -> None:
+    data = write_jsonl(pytester.path / "data.jsonl", [GOOD, WRONG])
+    result = run(pytester, str(data), "--codeverify-rewards", "out/rewards.jsonl")
+    result.assert_outcomes(passed=3, failed=1)
+    lines = read_jsonl(pytester.path / "out" / "rewards.jsonl")
+    assert [(x["id"], x["reward"], x["passed"], x["total"], x["verdict"]) for x in lines] == [
+        ("add", 1.0, 2, 2, "AC"), ("sub", 0.5, 1, 2, "WA")]
+    assert [t["verdict"] for t in lines[1]["tests"]] == ["WA", "AC"]
+    result.stdout.fnmatch_lines([
+        "*WA: token 1: expected '3', got '-1'*", "input:    '1 2\\n'", "expected: '3\\n'", "got:      '-1\\n'",
+        "codeverify: 2 record(s), mean reward 0.7500 over 2 scored, 1 fully passed (50.0%)",
+        "  verdicts: AC 3, WA 1",
+        "  1 problem(s): pass@1 0.5000",
+    ])
+    assert "Traceback" not in result.stdout.str()
+
+
+def test_reward_all_mode_and_ini_twin(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\ncodeverify_reward = all\ncodeverify_rewards = r.jsonl\n")
+    data = write_jsonl(pytester.path / "data.jsonl", [GOOD, WRONG])
+    run(pytester, str(data))
+    assert [x["reward"] for x in read_jsonl(pytester.path / "r.jsonl")] == [1.0, 0.0]
+
+
+def test_bad_input_is_reported_per_line_and_nothing_is_lost(pytester: pytest.Pytester) -> None:
+    data = write_jsonl(pytester.path / "data.jsonl", [
+        GOOD,
+        "{not json",
+        {"id": "no-tests", "code": "print(1)"},
+        {"id": "odd-test", "code": "print(1)", "tests": [{"stdin": "x"}]},
+        {"id": "cobol", "code": "DISPLAY 'HI'.", "language": "cobol", "tests": [{"input": "", "output": "HI"}]},
+        "",
+        {"id": "no-entry", "code": "def f(): return 1", "tests": [{"args": [], "expected": 1}]},
+        WRONG,
+        {"id": "add", "code": "print(3)", "tests": [{"input": "", "output": "3"}]},
+    ])
+    result = run(pytester, str(data), "--codeverify-rewards", "r.jsonl")
+    result.assert_outcomes(passed=3, failed=1, errors=6)
+    out = result.stdout.str()
+    for expected in ["data.jsonl:2: not valid JSON", "data.jsonl:3: field 'tests': must be a non-empty list",
+                     "data.jsonl:4: field 'tests[0]': must have \"input\" and \"output\"",
+                     "data.jsonl:5: field 'language': unknown language 'cobol'",
+                     "data.jsonl:7: field 'entry_point': is required",
+                     "data.jsonl:9: field 'id': duplicate id 'add' (first used on line 1)"]:
+        assert expected in out
+    lines = read_jsonl(pytester.path / "r.jsonl")
+    assert len(lines) == 8  # one per non-blank input line
+    assert [x["reward"] for x in lines] == [1.0, None, None, None, None, None, 0.5, None]
+    assert all("error" in x for x in lines if x["reward"] is None)
+
+
+def test_empty_file_says_so(pytester: pytest.Pytester) -> None:
+    (pytester.path / "empty.jsonl").write_text("\n\n")
+    result = run(pytester, "empty.jsonl")
+    result.stdout.fnmatch_lines(["*empty.jsonl: the file holds no records*"])
+
+
+def test_xdist_parity(pytester: pytest.Pytester) -> None:
+    records = [dict(GOOD, id=f"add-{i}") for i in range(6)] + [dict(WRONG, id=f"sub-{i}") for i in range(6)]
+    records.insert(3, "{bad")
+    data = write_jsonl(pytester.path / "data.jsonl", records)
+    run(pytester, str(data), "--codeverify-rewards", "serial.jsonl")
+    result = run(pytester, str(data), "--codeverify-rewards", "parallel.jsonl", "-n", "2", "--dist", "loadscope")
+    result.stdout.fnmatch_lines(["codeverify: 13 record(s)*"])
+
+    def without_times(path: Path) -> list[dict[str, object]]:
+        return [{**x, "tests": [{k: v for k, v in t.items() if k != "time_s"} for t in x["tests"]]}
+                for x in read_jsonl(path)]
+
+    serial = without_times(pytester.path / "serial.jsonl")
+    assert serial == without_times(pytester.path / "parallel.jsonl")
+    assert len(serial) == 13
+
+
+def test_summary_is_printed_once_under_xdist(pytester: pytest.Pytester) -> None:
+    data = write_jsonl(pytester.path / "data.jsonl", [GOOD, WRONG])
+    result = run(pytester, str(data), "-n", "2")
+    assert result.stdout.str().count("codeverify: 2 record(s)") == 1
+
+
+def test_junit_properties(pytester: pytest.Pytester) -> None:
+    data = write_jsonl(pytester.path / "data.jsonl", [WRONG])
+    run(pytester, str(data), "--junitxml", "report.xml", "-o", "junit_family=xunit2")
+    root = ET.parse(pytester.path / "report.xml").getroot()
+    cases = root.findall(".//testcase")
+    props = [{p.get("name"): p.get("value") for p in case.iter("property")} for case in cases]
+    assert [p["verdict"] for p in props] == ["WA", "AC"]
+    assert props[0]["record"] == "sub" and props[0]["problem_id"] == "add" and "time_s" in props[0]
+
+
+def test_header_names_backend_and_isolation(pytester: pytest.Pytester) -> None:
+    data = write_jsonl(pytester.path / "data.jsonl", [GOOD])
+    run(pytester, str(data)).stdout.fnmatch_lines(["codeverify: backend local: *"])
+
+
+def test_items_carry_a_timeout_backstop(pytester: pytest.Pytester) -> None:
+    data = write_jsonl(pytester.path / "data.jsonl", [dict(GOOD, time_limit=3)])
+    items, _ = pytester.inline_genitems("--codeverify", str(data))
+    (mark,) = [m for m in items[0].iter_markers("timeout")]
+    assert mark.args[0] > 3 * 2 and mark.kwargs["method"] == "signal"
+
+
+def test_sandbox_failure_is_an_error_with_null_reward(pytester: pytest.Pytester) -> None:
+    # A backend that fails on one job: the item errors (not fails) and the reward is null.
+    pytester.makeconftest("""
+        from pytest_codeverify.sandbox.local import LocalSandbox
+        from pytest_codeverify.sandbox.base import SandboxError
+
+        original = LocalSandbox._send
+        def flaky(self, data):
+            if b"boom-marker" in data:
+                raise SandboxError("injected transport failure")
+            return original(self, data)
+        LocalSandbox._send = flaky
+    """)
+    data = write_jsonl(pytester.path / "data.jsonl", [
+        {"id": "flaky", "code": "print(3)  # boom-marker", "tests": [{"input": "", "output": "3"}]}, GOOD])
+    result = run(pytester, str(data), "--codeverify-rewards", "r.jsonl")
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(["*SE: sandbox failure (local): injected transport failure*"])
+    lines = read_jsonl(pytester.path / "r.jsonl")
+    assert lines[0]["reward"] is None and lines[0]["verdict"] == "SE"
+    assert lines[1]["reward"] == 1.0  # the sandbox was restarted and the run went on
+
+
+def test_example_data_covers_every_test_kind() -> None:
+    from conftest import ROOT
+
+    records = [json.loads(line) for line in (ROOT / "data" / "example.jsonl").read_text().splitlines()]
+    kinds = {("input" in t and "stdio") or ("assert" in t and "assert") or "call" for r in records for t in r["tests"]}
+    assert kinds == {"stdio", "assert", "call"}
+    assert len(records) >= 12
