@@ -49,7 +49,8 @@ class JsonlFile(pytest.File):
         except CaseError as exc:
             raise self.CollectError(str(exc)) from None
         if not records:
-            raise self.CollectError(f"{self.nodeid}: the file holds no records")
+            self.warn(pytest.PytestWarning(f"{self.nodeid}: the file holds no records; nothing to verify"))
+            return
         for _record, case, name, error in node_names(records):
             if case is None:
                 yield InvalidRecord.from_parent(self, name=name, error=error)

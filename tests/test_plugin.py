@@ -88,7 +88,8 @@ def test_bad_input_is_reported_per_line_and_nothing_is_lost(pytester: pytest.Pyt
 def test_empty_file_says_so(pytester: pytest.Pytester) -> None:
     (pytester.path / "empty.jsonl").write_text("\n\n")
     result = run(pytester, "empty.jsonl")
-    result.stdout.fnmatch_lines(["*empty.jsonl: the file holds no records*"])
+    result.stdout.fnmatch_lines(["*empty.jsonl: the file holds no records; nothing to verify*"])
+    assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
 
 
 def test_xdist_parity(pytester: pytest.Pytester) -> None:
