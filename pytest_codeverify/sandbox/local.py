@@ -61,7 +61,7 @@ def probe() -> Capabilities:
     if bwrap:
         try:
             check = subprocess.run(
-                [bwrap, *_bwrap_args(), "--", _interpreter(), "-I", "-S", "-c", "pass"],
+                [bwrap, *_bwrap_args(), "--", _interpreter(), "-I", "-S", "-c", "import os; os.setuid(os.getuid())"],
                 capture_output=True, timeout=30)
             version = subprocess.run([bwrap, "--version"], capture_output=True, text=True,
                                      timeout=10).stdout.split()[-1]
@@ -80,10 +80,22 @@ def _interpreter() -> str:
     return os.path.realpath(sys.executable)
 
 
+def _privileged() -> bool:
+    return os.geteuid() == 0
+
+
 def _bwrap_args() -> list[str]:
+    namespaces = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
+    if _privileged():
+        # As root, no user namespace: the runner drops to the host's real nobody itself
+        # (``--drop-to``), so even an escaped candidate holds no one's files. In a user
+        # namespace it would be mapped to root's uid on the host.
+        identity = ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    else:
+        namespaces.append("--unshare-user")
+        identity = ["--uid", str(_NOBODY), "--gid", str(_NOBODY), "--cap-drop", "ALL"]
     args = [
-        "--unshare-all", "--die-with-parent", "--as-pid-1", "--new-session",
-        "--uid", str(_NOBODY), "--gid", str(_NOBODY), "--hostname", "sandbox",
+        *namespaces, "--die-with-parent", "--as-pid-1", "--new-session", "--hostname", "sandbox",
         "--ro-bind", "/usr", "/usr",
     ]
     for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
@@ -94,6 +106,10 @@ def _bwrap_args() -> list[str]:
             args += ["--ro-bind", str(path), str(path)]
     prefix = Path(_interpreter()).parent.parent
     if not prefix.is_relative_to("/usr"):
+        # bwrap would create the missing parents as root-only directories, which the
+        # unprivileged runner could not traverse; they stay empty either way.
+        for parent in reversed(prefix.parents[:-1]):
+            args += ["--perms", "0755", "--dir", str(parent)]
         args += ["--ro-bind", str(prefix), str(prefix)]
     for name in ("/etc/ld.so.cache", "/etc/localtime", "/etc/alternatives"):
         args += ["--ro-bind-try", name, name]
@@ -101,18 +117,26 @@ def _bwrap_args() -> list[str]:
     # root and /dev included: a file left anywhere else would outlive its test.
     args += [
         "--proc", "/proc", "--ro-bind", "/proc/sys", "/proc/sys",
-        "--dev", "/dev", "--size", str(SHM_MB << 20), "--tmpfs", "/dev/shm", "--remount-ro", "/dev",
-        "--size", str(WORK_AREA_MB << 20), "--tmpfs", "/tmp", "--remount-ro", "/",
+        "--dev", "/dev", "--perms", "1777", "--size", str(SHM_MB << 20), "--tmpfs", "/dev/shm",
+        "--remount-ro", "/dev",
+        "--perms", "1777", "--size", str(WORK_AREA_MB << 20), "--tmpfs", "/tmp", "--remount-ro", "/",
         "--chdir", "/tmp", "--clearenv", "--setenv", "PATH", "/usr/bin:/bin",
-        "--setenv", "LANG", "C.UTF-8", "--cap-drop", "ALL",
+        "--setenv", "LANG", "C.UTF-8", *identity,
     ]
     return args
+
+
+def _runner_args() -> list[str]:
+    """Arguments of the runner inside bubblewrap."""
+    args = ["--work-root", "/tmp", "--isolated"]
+    return [*args, "--drop-to", str(_NOBODY)] if _privileged() else args
 
 
 def describe(caps: Capabilities) -> str:
     """The header line for this machine's local isolation."""
     if caps.bwrap:
-        text = (f"bubblewrap {caps.bwrap_version} (user, pid, net, mount, ipc, uts namespaces; "
+        users = "uid nobody" if _privileged() else "user namespace"
+        text = (f"bubblewrap {caps.bwrap_version} ({users}; pid, net, mount, ipc, uts namespaces; "
                 f"read-only system; {WORK_AREA_MB} MiB tmpfs work area; runner is PID 1)")
     else:
         text = "rlimits only: NO namespace isolation (install bubblewrap to isolate candidates)"
@@ -144,7 +168,7 @@ class LocalSandbox(Sandbox):
             self._cgroup = Cgroup.create(f"{os.getpid()}-{uuid.uuid4().hex[:8]}", PIDS_MAX)
         if self.caps.bwrap:
             argv = [self.caps.bwrap, *_bwrap_args(), "--", _interpreter(), "-I", "-S", "-c",
-                    runner_source(), "--work-root", "/tmp", "--isolated"]
+                    runner_source(), *_runner_args()]
         else:
             self._work_root = tempfile.mkdtemp(prefix="codeverify-")
             argv = [_interpreter(), "-I", "-S", "-c", runner_source(), "--work-root", self._work_root]

@@ -657,8 +657,13 @@ def main() -> None:
         # As init, SIGTERM and friends from inside would be ignored anyway; be explicit.
         for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(number, signal.SIG_IGN)
-    _set_dumpable(0)  # the candidate's processes may not ptrace or read the runner's memory
     args = sys.argv[1:]
+    if "--drop-to" in args:  # started as root: become an unprivileged user for good
+        uid = int(args[args.index("--drop-to") + 1])
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+    _set_dumpable(0)  # the candidate's processes may not ptrace or read the runner's memory
     work_root = args[args.index("--work-root") + 1] if "--work-root" in args else "/tmp"
     Runner(in_fd, out_fd, work_root, isolated="--isolated" in args).serve()
 
