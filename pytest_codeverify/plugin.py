@@ -14,6 +14,9 @@ from .report import RewardReporter
 from .sandbox import BACKENDS, describe_backend
 from .settings import SETTINGS_KEY, Settings
 
+# The fixtures and the marker of the Python API, available with or without --codeverify.
+pytest_plugins = ("pytest_codeverify.fixtures",)
+
 # Help texts are shared by each command-line option and its ini twin.
 OPTIONS: dict[str, tuple[str, str, Any]] = {
     # name: (help, ini type, default)
@@ -31,6 +34,8 @@ OPTIONS: dict[str, tuple[str, str, Any]] = {
                            "string", "strict"),
     "codeverify_output_limit": ("bytes of stdout (and of stderr) a test may write before OLE", "string",
                                 str(1 << 20)),
+    "codeverify_candidate": ("source file of the candidate the codeverify_candidate fixture hands out "
+                             "(overrides the codeverify marker's code/path)", "string", None),
 }
 
 
