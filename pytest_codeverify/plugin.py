@@ -7,15 +7,13 @@ from typing import Any
 
 import pytest
 
+from . import fixtures
 from .collect import JsonlFile
 from .formats import READERS, Defaults
 from .judge import REWARD_MODES
 from .report import RewardReporter
 from .sandbox import BACKENDS, describe_backend
 from .settings import SETTINGS_KEY, Settings
-
-# The fixtures and the marker of the Python API, available with or without --codeverify.
-pytest_plugins = ("pytest_codeverify.fixtures",)
 
 # Help texts are shared by each command-line option and its ini twin.
 OPTIONS: dict[str, tuple[str, str, Any]] = {
@@ -90,6 +88,8 @@ def _enabled(config: pytest.Config) -> bool:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # The Python API's fixtures and marker work with or without --codeverify.
+    config.pluginmanager.register(fixtures, "codeverify-fixtures")
     if not _enabled(config):
         return
     settings = _settings(config)
