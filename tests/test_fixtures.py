@@ -208,3 +208,10 @@ def test_example_file_fails_a_wrong_submission(pytester: pytest.Pytester) -> Non
     result.stdout.fnmatch_lines(["FAILED *test_authoring.py::test_add_as_dataset_record*"])
     result.stdout.fnmatch_lines(["FAILED *test_authoring.py::test_add_function*"])
     result.stdout.no_fnmatch_line("*Warning*")
+
+
+def test_readme_example_is_the_example_file() -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Authoring tests in Python", 1)[1]
+    example = section.split("```python\n", 1)[1].split("```", 1)[0]
+    assert example.strip() in (EXAMPLES / "test_authoring.py").read_text()
