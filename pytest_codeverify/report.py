@@ -88,7 +88,7 @@ class RewardReporter:
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when == "teardown":  # holds every report the test's codeverify.verify() calls made
-            self.verified.extend((report.nodeid, value) for name, value in report.user_properties
+            self.verified.extend((report.nodeid, str(value)) for name, value in report.user_properties
                                  if name == REPORT_PROPERTY)
         if report.nodeid not in self.collected:
             return
