@@ -89,7 +89,8 @@ def _enabled(config: pytest.Config) -> bool:
 
 def pytest_configure(config: pytest.Config) -> None:
     # The Python API's fixtures and marker work with or without --codeverify.
-    config.pluginmanager.register(fixtures, "codeverify-fixtures")
+    if not config.pluginmanager.is_registered(fixtures):
+        config.pluginmanager.register(fixtures, "codeverify-fixtures")
     if not _enabled(config):
         return
     settings = _settings(config)
