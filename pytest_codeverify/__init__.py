@@ -1,0 +1,13 @@
+"""pytest-codeverify: verify generated code in a sandbox, from pytest or from Python.
+
+The names below are the public Python API; importing them does not import pytest.
+"""
+
+from .api import Candidate, CandidateError, RunResult, Sandbox
+from .cases import CaseError
+from .engine import CaseReport, TestReport
+from .judge import Verdict
+from .sandbox.base import SandboxError
+
+__all__ = ["Candidate", "CandidateError", "CaseError", "CaseReport", "RunResult", "Sandbox", "SandboxError",
+           "TestReport", "Verdict"]

@@ -64,30 +64,11 @@ def judge(case: Case, test: TestSpec, raw: RawResult) -> Outcome:
     def done(verdict: Verdict, message: str = "") -> Outcome:
         return Outcome(verdict, message, round(raw.cpu_s, 6), stdout, stderr, expected)
 
+    failure = _failure(raw, case.memory_limit, limit, stderr)
+    if failure is not None:
+        return done(*failure)
     outcome = raw.outcome or {}
     status = outcome.get("status")
-    if status == "compile_error":
-        return done(Verdict.CE, str(outcome.get("message", "compile error")))
-    if raw.oom_killed:
-        return done(Verdict.MLE, f"killed for exceeding the memory limit of {case.memory_limit} MiB")
-    if raw.killed_for == "output" or raw.stdout_truncated or raw.stderr_truncated:
-        return done(Verdict.OLE, "output exceeded the limit; the program was stopped")
-    if raw.killed_for == "cpu" or raw.signal == 24:
-        return done(Verdict.TLE, f"CPU time exceeded the limit of {limit:g} s")
-    if raw.killed_for == "wall":
-        return done(Verdict.TLE, f"still running after the wall-clock limit of {raw.wall_s:.1f} s "
-                                 "(sleeping, blocked, or starved)")
-    if outcome.get("type") == "MemoryError" or _ends_with_memory_error(stderr):
-        return done(Verdict.MLE, f"MemoryError: ran out of its {case.memory_limit} MiB")
-    if raw.signal is not None:
-        name = _SIGNAL_NAMES.get(raw.signal, f"signal {raw.signal}")
-        return done(Verdict.RE, f"killed by {name}")
-    if status == "exception":
-        return done(Verdict.RE, f"{outcome.get('type')}: {outcome.get('message', '')}".rstrip(": "))
-    if status == "not_plain":
-        return done(Verdict.WA, str(outcome.get("message")))
-    if raw.exit_code != 0:
-        return done(Verdict.RE, f"exit code {raw.exit_code}")
     if isinstance(test, StdioTest):
         same, why = compare_output(stdout, test.output, case.compare)
         return done(Verdict.AC) if same else done(Verdict.WA, why)
@@ -107,6 +88,47 @@ def judge(case: Case, test: TestSpec, raw: RawResult) -> Outcome:
             return done(Verdict.AC)
         return done(Verdict.RE, str(outcome.get("message") or "the test code did not run to its end"))
     raise TypeError(f"unknown test type {type(test).__name__}")
+
+
+def verdict_of_run(raw: RawResult, memory_limit_mb: int, time_limit: float) -> tuple[Verdict, str]:
+    """The verdict of a run that has no expected output: ``(verdict, reason)``.
+
+    ``AC`` when the program ran to a clean end (exit code 0, no limit hit); otherwise the
+    verdict :func:`judge` would give for the same failure (``CE``, ``MLE``, ``OLE``, ``TLE``,
+    ``RE``, or ``WA`` for a returned value that is not a plain built-in value), with its
+    one-line reason. ``memory_limit_mb`` and ``time_limit`` are the limits the job ran under,
+    used only in the messages.
+    """
+    stderr = raw.stderr.decode("utf-8", errors="replace")
+    return _failure(raw, memory_limit_mb, time_limit, stderr) or (Verdict.AC, "")
+
+
+def _failure(raw: RawResult, memory_limit_mb: int, time_limit: float, stderr: str) -> tuple[Verdict, str] | None:
+    """Why a run failed regardless of what it was expected to produce, or ``None`` if it did not."""
+    outcome = raw.outcome or {}
+    status = outcome.get("status")
+    if status == "compile_error":
+        return Verdict.CE, str(outcome.get("message", "compile error"))
+    if raw.oom_killed:
+        return Verdict.MLE, f"killed for exceeding the memory limit of {memory_limit_mb} MiB"
+    if raw.killed_for == "output" or raw.stdout_truncated or raw.stderr_truncated:
+        return Verdict.OLE, "output exceeded the limit; the program was stopped"
+    if raw.killed_for == "cpu" or raw.signal == 24:
+        return Verdict.TLE, f"CPU time exceeded the limit of {time_limit:g} s"
+    if raw.killed_for == "wall":
+        return Verdict.TLE, (f"still running after the wall-clock limit of {raw.wall_s:.1f} s "
+                             "(sleeping, blocked, or starved)")
+    if outcome.get("type") == "MemoryError" or _ends_with_memory_error(stderr):
+        return Verdict.MLE, f"MemoryError: ran out of its {memory_limit_mb} MiB"
+    if raw.signal is not None:
+        return Verdict.RE, f"killed by {_SIGNAL_NAMES.get(raw.signal, f'signal {raw.signal}')}"
+    if status == "exception":
+        return Verdict.RE, f"{outcome.get('type')}: {outcome.get('message', '')}".rstrip(": ")
+    if status == "not_plain":
+        return Verdict.WA, str(outcome.get("message"))
+    if raw.exit_code != 0:
+        return Verdict.RE, f"exit code {raw.exit_code}"
+    return None
 
 
 def _ends_with_memory_error(stderr: str) -> bool:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from . import fixtures
 from .collect import JsonlFile
 from .formats import READERS, Defaults
 from .judge import REWARD_MODES
@@ -31,6 +32,8 @@ OPTIONS: dict[str, tuple[str, str, Any]] = {
                            "string", "strict"),
     "codeverify_output_limit": ("bytes of stdout (and of stderr) a test may write before OLE", "string",
                                 str(1 << 20)),
+    "codeverify_candidate": ("source file of the candidate the codeverify_candidate fixture hands out "
+                             "(overrides the codeverify marker's code/path)", "string", None),
 }
 
 
@@ -85,6 +88,9 @@ def _enabled(config: pytest.Config) -> bool:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # The Python API's fixtures and marker work with or without --codeverify.
+    if not config.pluginmanager.is_registered(fixtures):
+        config.pluginmanager.register(fixtures, "codeverify-fixtures")
     if not _enabled(config):
         return
     settings = _settings(config)

@@ -19,6 +19,7 @@ import pytest
 
 from .cases import Case
 from .collect import node_names
+from .fixtures import REPORT_PROPERTY
 from .formats import load_file
 from .judge import Verdict, case_verdict, pass_at_k, reward
 from .settings import Settings
@@ -55,6 +56,8 @@ class RewardReporter:
     files: dict[str, None] = field(default_factory=dict)  # ordered set of collected file node ids
     collected: set[str] = field(default_factory=set)
     lines: list[CaseLine] = field(default_factory=list)
+    order: dict[str, int] = field(default_factory=dict)  # every collected node id -> its position
+    verified: list[tuple[str, str]] = field(default_factory=list)  # (node id, report JSON) of Python tests
 
     # -- hooks ------------------------------------------------------------------------------
 
@@ -76,6 +79,7 @@ class RewardReporter:
 
     def _note_collected(self, ids: Iterable[str]) -> None:
         for nodeid in ids:
+            self.order.setdefault(nodeid, len(self.order))
             path = nodeid.split("::", 1)[0]
             if path.endswith((".jsonl", ".jsonl.gz")):
                 self.collected.add(nodeid)
@@ -83,6 +87,9 @@ class RewardReporter:
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "teardown":  # holds every report the test's codeverify.verify() calls made
+            self.verified.extend((report.nodeid, str(value)) for name, value in report.user_properties
+                                 if name == REPORT_PROPERTY)
         if report.nodeid not in self.collected:
             return
         props = dict(report.user_properties)
@@ -96,7 +103,7 @@ class RewardReporter:
 
     @pytest.hookimpl
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        self.lines = self.build_lines(session.config)
+        self.lines = self.build_lines(session.config) + self.verified_lines()
         if self.settings.rewards_path is not None:
             self.write(self.settings.rewards_path)
 
@@ -157,6 +164,12 @@ class RewardReporter:
         if case.code_error:
             data["error"] = case.code_error
         return data
+
+    def verified_lines(self) -> list[CaseLine]:
+        """The reports of Python tests' ``verify`` calls, after the JSONL records, in test order."""
+        ordered = sorted(self.verified, key=lambda item: self.order.get(item[0], len(self.order)))
+        return [CaseLine(nodeid.split("::", 1)[0], 0, index, json.loads(data))
+                for index, (nodeid, data) in enumerate(ordered)]
 
     def write(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,3 @@
+def add(a, b):
+    """A plausible-looking but wrong candidate: it subtracts."""
+    return a - b
