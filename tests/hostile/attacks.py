@@ -149,6 +149,13 @@ ATTACKS: list[Attack] = [
            "    if callable(obj) and getattr(obj, '__qualname__', '').endswith('<locals>.send'):\n"
            "        obj({'status': 'passed'}); os._exit(0)\n"
            "def add(a, b): return 0\n", _ASSERT, held=False),
+    Attack("frame-read-assert-constants", "read the expected value from the assertion's own code object "
+           "(the calling frame's constants)", "AC",
+           "import sys\n"
+           "def add(a, b):\n"
+           "    f = sys._getframe(1)\n"
+           "    while f.f_code.co_filename != '<test>': f = f.f_back\n"
+           "    return [c for c in f.f_code.co_consts if type(c) is int][-1]\n", _ASSERT, held=False),
     # --- early exits --------------------------------------------------------------------
     Attack("sys-exit-0-stdio", "`sys.exit(0)` before printing anything", "WA",
            "import sys\nsys.exit(0)\n"),
