@@ -11,13 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from conftest import read_jsonl, write_jsonl
 from pytest_codeverify.engine import verify_case
 from pytest_codeverify.formats import Defaults
 from pytest_codeverify.formats.native import NativeReader
 from pytest_codeverify.sandbox import LocalSandbox
 from pytest_codeverify.sandbox.local import probe
-
-from conftest import read_jsonl, write_jsonl
 
 pytestmark = pytest.mark.skipif(not probe().bwrap, reason="bubblewrap is not usable here: no namespace isolation")
 

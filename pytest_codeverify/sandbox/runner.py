@@ -43,7 +43,14 @@ SCRIPT_NAME = "solution.py"
 RESULT_FD = 3
 _HEADER = struct.Struct(">I")
 _READ_CHUNK = 65536
-_PRISTINE_BUILTINS = dict(builtins.__dict__)
+# A read-only snapshot of the built-ins, taken before any candidate code ran: assertion test
+# code runs on a fresh copy of it, whatever the candidate did to the ``builtins`` module.
+_PRISTINE_BUILTINS = types.MappingProxyType(dict(builtins.__dict__))
+# Every function below resolves built-in names in this private copy (a function takes its
+# built-ins from its globals' ``__builtins__`` when it is created), so a candidate that
+# monkeypatches ``builtins.type``, ``isinstance``, ``dict`` ... changes what its own code
+# sees, not the runner code that reduces and reports its results.
+__builtins__ = dict(builtins.__dict__)
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 # ---------------------------------------------------------------------------------------
@@ -149,11 +156,12 @@ def _read_frame(fd: int) -> dict | None:
     return json.loads(body)
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def _write_all(fd: int, data: bytes, _write=os.write) -> None:
+    # ``os.write`` is captured at definition: a candidate that replaces it cannot rewrite reports.
     view = memoryview(data)
     while view:
         try:
-            written = os.write(fd, view)
+            written = _write(fd, view)
         except InterruptedError:
             continue
         view = view[written:]
@@ -233,71 +241,108 @@ def _child_setup(job: dict, work_dir: str, stdin_fd: int, out_w: int, err_w: int
     sys.path[:] = [work_dir] + [p for p in sys.path if p and p != work_dir]
 
 
-class _Reporter:
-    """Writes the child's single outcome to the result channel, tagged with the job's nonce.
+_STATUSES = frozenset({"compile_error", "ok", "not_plain", "exited", "exception", "passed"})
 
-    The nonce lives only in this closure, never in a frame the candidate's code runs under,
-    so a candidate that writes to every descriptor cannot forge a message the runner accepts.
+
+def _make_reporter(secret: list, _dumps=json.dumps, _write_all=_write_all) -> object:
+    """A function that writes the child's outcome to the result channel, tagged with a nonce.
+
+    The line is ``<nonce> <status> <json details>``: the nonce and status are formatted with
+    ``str`` operations (which no candidate can alter), so even a candidate that patched
+    ``json`` cannot turn a failure into a pass; it can only garble the details. The nonce is
+    taken out of ``secret`` so that no frame below the candidate's code holds it under a name.
     """
+    prefix = secret.pop() + " "
 
-    def __init__(self, nonce: str) -> None:
-        def report(payload: dict) -> None:
-            payload["nonce"] = nonce
-            try:
-                _write_all(RESULT_FD, (json.dumps(payload) + "\n").encode())
-            except OSError:
-                pass
+    def send(payload: dict) -> None:
+        status = payload.pop("status")
+        try:
+            details = _dumps(payload)
+        except BaseException:
+            details = "{}"
+        try:
+            _write_all(RESULT_FD, (prefix + status + " " + details + "\n").encode())
+        except OSError:
+            pass
 
-        self.report = report
+    return send
 
 
-def _reduce(value: object, depth: int = 0) -> object:
-    """Reduce a value returned to assertion code to something whose ``==`` cannot be faked.
+def _parse_report(data: bytes, nonce: str) -> dict | None:
+    """The first result-channel line carrying ``nonce``, as an outcome dict (or None)."""
+    for line in data.splitlines():
+        parts = line.decode("utf-8", "replace").split(" ", 2)
+        if len(parts) != 3 or parts[0] != nonce or parts[1] not in _STATUSES:
+            continue
+        try:
+            details = json.loads(parts[2])
+        except ValueError:
+            details = {}
+        outcome = details if isinstance(details, dict) else {}
+        outcome["status"] = parts[1]
+        return outcome
+    return None
 
-    Exact built-in values pass (containers are checked deeply); instances of subclasses of
-    built-in types become their exact base type (``Counter`` -> ``dict``, a named tuple ->
-    ``tuple``); objects of types that cannot be altered at run time (iterators, ranges, ...)
-    pass unchanged; anything else is refused.
+
+def _make_reduce(_type=type, _isinstance=isinstance, _list=list, _tuple=tuple, _dict=dict, _set=set,
+                 _frozenset=frozenset, _int=int, _float=float, _complex=complex, _str=str, _bytes=bytes):
+    """Build :func:`_reduce` with every name it needs bound in its closure.
+
+    Built before any candidate code runs, so replacing ``_reduce``'s helpers in the runner's
+    globals (reachable from the candidate's frames) does not change the function in use.
     """
-    if depth > _MAX_DEPTH:
-        raise UnsupportedValue("value nested too deeply")
-    kind = type(value)
-    if kind in _SCALARS or kind in (float, complex, bytes):
-        return value
-    if kind is list:
-        return [_reduce(v, depth + 1) for v in value]
-    if kind is tuple:
-        return tuple(_reduce(v, depth + 1) for v in value)
-    if kind is dict:
-        return {_reduce(k, depth + 1): _reduce(v, depth + 1) for k, v in value.items()}
-    if kind is set:
-        return {_reduce(v, depth + 1) for v in value}
-    if kind is frozenset:
-        return frozenset(_reduce(v, depth + 1) for v in value)
-    # The base type's own C slots read the stored value, bypassing any override.
-    for base, exact in _EXACT_BASE:
-        if isinstance(value, base):
-            return _reduce(exact(value), depth + 1)
-    if kind.__flags__ & (1 << 8):  # Py_TPFLAGS_IMMUTABLETYPE: methods cannot be replaced
-        return value
-    raise UnsupportedValue(f"a value of type {_type_name(kind)} cannot be compared safely")
+    scalars = (_type(None), bool, _int, _str, _float, _complex, _bytes)
+    exact_base = (
+        (_int, lambda v: _int.__add__(v, 0)),
+        (_float, lambda v: _float.__mul__(v, 1.0)),
+        (_complex, lambda v: _complex.__mul__(v, 1)),
+        (_str, lambda v: _str.__str__(v)),
+        (_bytes, lambda v: _bytes.__add__(b"", v)),
+        (_tuple, lambda v: _tuple(_tuple.__iter__(v))),
+        (_list, lambda v: _list(_list.__iter__(v))),
+        (_dict, lambda v: _dict(_dict.items(v))),
+        (_frozenset, lambda v: _frozenset(_frozenset.__iter__(v))),
+        (_set, lambda v: _set(_set.__iter__(v))),
+    )
+
+    def reduce(value: object, depth: int = 0) -> object:
+        """Reduce a value returned to assertion code to something whose ``==`` cannot be faked.
+
+        Exact built-in values pass (containers are checked deeply); instances of subclasses of
+        built-in types become their exact base type (``Counter`` -> ``dict``, a named tuple ->
+        ``tuple``); objects of types that cannot be altered at run time (iterators, ranges, ...)
+        pass unchanged; anything else is refused.
+        """
+        if depth > _MAX_DEPTH:
+            raise UnsupportedValue("value nested too deeply")
+        kind = _type(value)
+        if kind in scalars:
+            return value
+        if kind is _list:
+            return [reduce(v, depth + 1) for v in value]
+        if kind is _tuple:
+            return _tuple(reduce(v, depth + 1) for v in value)
+        if kind is _dict:
+            return {reduce(k, depth + 1): reduce(v, depth + 1) for k, v in value.items()}
+        if kind is _set:
+            return {reduce(v, depth + 1) for v in value}
+        if kind is _frozenset:
+            return _frozenset(reduce(v, depth + 1) for v in value)
+        # The base type's own C slots read the stored value, bypassing any override.
+        for base, exact in exact_base:
+            if _isinstance(value, base):
+                return reduce(exact(value), depth + 1)
+        if kind.__flags__ & (1 << 8):  # Py_TPFLAGS_IMMUTABLETYPE: methods cannot be replaced
+            return value
+        raise UnsupportedValue(f"a value of type {_type_name(kind)} cannot be compared safely")
+
+    return reduce
 
 
-_EXACT_BASE = (
-    (int, lambda v: int.__add__(v, 0)),
-    (float, lambda v: float.__mul__(v, 1.0)),
-    (complex, lambda v: complex.__mul__(v, 1)),
-    (str, lambda v: str.__str__(v)),
-    (bytes, lambda v: bytes.__add__(b"", v)),
-    (tuple, lambda v: tuple(tuple.__iter__(v))),
-    (list, lambda v: list(list.__iter__(v))),
-    (dict, lambda v: dict(dict.items(v))),
-    (frozenset, lambda v: frozenset(frozenset.__iter__(v))),
-    (set, lambda v: set(set.__iter__(v))),
-)
+_reduce = _make_reduce()
 
 
-def _wrap_function(function):
+def _wrap_function(function, _reduce=_reduce):
     def guarded(*args, **kwargs):
         return _reduce(function(*args, **kwargs))
 
@@ -348,8 +393,8 @@ def _finish(code: int) -> None:
     os._exit(code)
 
 
-def _child_main(job: dict, nonce: str) -> None:
-    report = _Reporter(nonce).report
+def _child_main(job: dict, secret: list, _pristine=_PRISTINE_BUILTINS, _wrap=_wrap_function) -> None:
+    report = _make_reporter(secret)
     mode = job["mode"]
     try:
         code = compile(job["code"], SCRIPT_NAME, "exec", dont_inherit=True)
@@ -384,8 +429,8 @@ def _child_main(job: dict, nonce: str) -> None:
             test_globals = {}
             for name, value in list(namespace.items()):
                 is_function = type(value).__name__ == "function" and getattr(value, "__module__", None) == "__main__"
-                test_globals[name] = _wrap_function(value) if is_function else value
-            test_globals["__builtins__"] = dict(_PRISTINE_BUILTINS)
+                test_globals[name] = _wrap(value) if is_function else value
+            test_globals["__builtins__"] = dict(_pristine)
             test_globals["__name__"] = "__main__"
             exec(tests, test_globals)
             report({"status": "passed"})
@@ -468,7 +513,9 @@ class Runner:
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         res_r, res_w = os.pipe()
-        nonce = os.urandom(16).hex()
+        # The nonce travels in a list that the child empties, so no frame of the child (this
+        # one included) holds it by name while candidate code runs.
+        secret = [os.urandom(16).hex()]
         # Objects that exist now are never collected in the child: without this its first
         # garbage collection would touch (and so copy) every page the runner owns.
         gc.freeze()
@@ -480,11 +527,10 @@ class Runner:
                 os.close(self.out_fd)
                 _child_setup(job, self.work_dir, stdin_fd, out_w, err_w, res_w)
                 job = {k: v for k, v in job.items() if k != "stdin"}
-                _child_main(job, nonce)
+                _child_main(job, secret)
             finally:
                 os._exit(70)
-        nonce_key = nonce
-        del nonce
+        nonce_key = secret.pop()
         for fd in (stdin_fd, out_w, err_w, res_w):
             os.close(fd)
         return self.supervise(job, pid, started, out_r, err_r, res_r, nonce_key)
@@ -564,15 +610,7 @@ class Runner:
             os.close(fd)
         if pidfd is not None:
             os.close(pidfd)
-        outcome = None
-        for line in bytes(buffers[res_r]).splitlines():
-            try:
-                message = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(message, dict) and message.pop("nonce", None) == nonce:
-                outcome = message
-                break
+        outcome = _parse_report(bytes(buffers[res_r]), nonce)
         cpu = (rusage.ru_utime + rusage.ru_stime) if rusage else 0.0
         result = {
             "type": "result",
