@@ -182,17 +182,23 @@ class LocalSandbox(Sandbox):
             raise SandboxError(f"cannot start the local runner: {exc}") from exc
         self._protect_runner()
 
-    def _protect_runner(self) -> None:
-        """Make the kernel's OOM killer prefer the job over the runner (root only)."""
-        if self._proc is None or os.geteuid() != 0:
-            return
+    def runner_pids(self) -> list[int]:
+        """Host pids of the sandbox's processes: bubblewrap and the runner it started."""
+        if self._proc is None:
+            return []
         pids = [self._proc.pid]
         try:
             children = Path(f"/proc/{self._proc.pid}/task/{self._proc.pid}/children").read_text().split()
             pids += [int(pid) for pid in children]
         except OSError:
             pass
-        for pid in pids:
+        return pids
+
+    def _protect_runner(self) -> None:
+        """Make the kernel's OOM killer prefer the job over the runner (root only)."""
+        if os.geteuid() != 0:
+            return
+        for pid in self.runner_pids():
             try:
                 Path(f"/proc/{pid}/oom_score_adj").write_text("-1000")
             except OSError:
@@ -218,6 +224,9 @@ class LocalSandbox(Sandbox):
             return b""
 
     def _stop(self) -> None:
+        # The runner is PID 1 of its namespace, in a session of its own: bubblewrap's
+        # --die-with-parent does not reach it, so it is killed by its host pid.
+        pids = self.runner_pids()
         proc, self._proc = self._proc, None
         if proc is not None:
             for stream in (proc.stdin, proc.stdout):
@@ -225,10 +234,11 @@ class LocalSandbox(Sandbox):
                     stream.close()  # type: ignore[union-attr]
                 except OSError:
                     pass
-            try:
-                os.killpg(proc.pid, 9)
-            except OSError:
-                pass
+            for pid in reversed(pids):
+                try:
+                    os.kill(pid, 9)
+                except OSError:
+                    pass
             proc.wait()
         if self._cgroup is not None:
             self._cgroup.remove()

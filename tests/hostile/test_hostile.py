@@ -64,9 +64,8 @@ def test_runner_killed_from_outside_is_se_not_zero() -> None:
     benign = Case("benign", "benign", (StdioTest("2 3\n", "5\n"),), "print(sum(map(int, input().split())))\n")
     with LocalSandbox() as sandbox:
         sandbox.start()
-        runner = sandbox._proc
-        assert runner is not None
-        killer = threading.Timer(0.5, os.killpg, (runner.pid, signal.SIGKILL))
+        runner = sandbox.runner_pids()[-1]  # the job runner itself, PID 1 of its namespace
+        killer = threading.Timer(0.5, os.kill, (runner, signal.SIGKILL))
         killer.start()
         try:
             report = verify_case(sandbox, sleeper)
