@@ -66,28 +66,11 @@ def judge(case: Case, test: TestSpec, raw: RawResult) -> Outcome:
 
     outcome = raw.outcome or {}
     status = outcome.get("status")
-    if status == "compile_error":
-        return done(Verdict.CE, str(outcome.get("message", "compile error")))
-    if raw.oom_killed:
-        return done(Verdict.MLE, f"killed for exceeding the memory limit of {case.memory_limit} MiB")
-    if raw.killed_for == "output" or raw.stdout_truncated or raw.stderr_truncated:
-        return done(Verdict.OLE, "output exceeded the limit; the program was stopped")
-    if raw.killed_for == "cpu" or raw.signal == 24:
-        return done(Verdict.TLE, f"CPU time exceeded the limit of {limit:g} s")
-    if raw.killed_for == "wall":
-        return done(Verdict.TLE, f"still running after the wall-clock limit of {raw.wall_s:.1f} s "
-                                 "(sleeping, blocked, or starved)")
-    if outcome.get("type") == "MemoryError" or _ends_with_memory_error(stderr):
-        return done(Verdict.MLE, f"MemoryError: ran out of its {case.memory_limit} MiB")
-    if raw.signal is not None:
-        name = _SIGNAL_NAMES.get(raw.signal, f"signal {raw.signal}")
-        return done(Verdict.RE, f"killed by {name}")
-    if status == "exception":
-        return done(Verdict.RE, f"{outcome.get('type')}: {outcome.get('message', '')}".rstrip(": "))
+    failure = classify(raw, time_limit=limit, memory_limit=case.memory_limit)
+    if failure is not None:
+        return done(*failure)
     if status == "not_plain":
         return done(Verdict.WA, str(outcome.get("message")))
-    if raw.exit_code != 0:
-        return done(Verdict.RE, f"exit code {raw.exit_code}")
     if isinstance(test, StdioTest):
         same, why = compare_output(stdout, test.output, case.compare)
         return done(Verdict.AC) if same else done(Verdict.WA, why)
@@ -107,6 +90,39 @@ def judge(case: Case, test: TestSpec, raw: RawResult) -> Outcome:
             return done(Verdict.AC)
         return done(Verdict.RE, str(outcome.get("message") or "the test code did not run to its end"))
     raise TypeError(f"unknown test type {type(test).__name__}")
+
+
+def classify(raw: RawResult, *, time_limit: float, memory_limit: int) -> tuple[Verdict, str] | None:
+    """The verdict a run earns whatever its expected answer: ``(verdict, reason)``, or ``None``.
+
+    ``None`` means the program ran to a clean end (exit 0, no limit hit, no uncaught
+    exception); only then does comparing its answer decide. :func:`judge` and the HTTP
+    server's ``/execute`` (which has no expected answer) share these rules.
+    """
+    outcome = raw.outcome or {}
+    status = outcome.get("status")
+    stderr = raw.stderr.decode("utf-8", errors="replace")
+    if status == "compile_error":
+        return Verdict.CE, str(outcome.get("message", "compile error"))
+    if raw.oom_killed:
+        return Verdict.MLE, f"killed for exceeding the memory limit of {memory_limit} MiB"
+    if raw.killed_for == "output" or raw.stdout_truncated or raw.stderr_truncated:
+        return Verdict.OLE, "output exceeded the limit; the program was stopped"
+    if raw.killed_for == "cpu" or raw.signal == 24:
+        return Verdict.TLE, f"CPU time exceeded the limit of {time_limit:g} s"
+    if raw.killed_for == "wall":
+        return Verdict.TLE, (f"still running after the wall-clock limit of {raw.wall_s:.1f} s "
+                             "(sleeping, blocked, or starved)")
+    if outcome.get("type") == "MemoryError" or _ends_with_memory_error(stderr):
+        return Verdict.MLE, f"MemoryError: ran out of its {memory_limit} MiB"
+    if raw.signal is not None:
+        name = _SIGNAL_NAMES.get(raw.signal, f"signal {raw.signal}")
+        return Verdict.RE, f"killed by {name}"
+    if status == "exception":
+        return Verdict.RE, f"{outcome.get('type')}: {outcome.get('message', '')}".rstrip(": ")
+    if raw.exit_code != 0 and status != "not_plain":
+        return Verdict.RE, f"exit code {raw.exit_code}"
+    return None
 
 
 def _ends_with_memory_error(stderr: str) -> bool:
