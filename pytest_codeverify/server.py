@@ -450,8 +450,8 @@ def create_app(config: ServerConfig, pool: SandboxPool | None = None) -> FastAPI
             position = 0
             for record, item, plan in zip(records, read, plans, strict=True):
                 if isinstance(item, CaseError) or plan is None:
-                    results.append({"reward": None, "passed": 0, "total": 0, "verdict": None, "tests": [],
-                                    "error": str(item)})
+                    results.append({"id": _record_id(record), "reward": None, "passed": 0, "total": 0,
+                                    "verdict": None, "tests": [], "error": str(item)})
                     continue
                 count = sum(len(group) for group in plan)
                 mine = flat[position:position + count]
@@ -509,6 +509,11 @@ def _regroup(flat: list[Any], groups: list[list[Future[Any]]]) -> list[list[Any]
         out.append(flat[position:position + len(group)])
         position += len(group)
     return out
+
+
+def _record_id(record: Any) -> str | None:
+    value = record.get("id") if isinstance(record, dict) else None
+    return str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
 
 
 def _pydantic_errors(exc: ValidationError) -> list[dict[str, Any]]:
