@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -339,7 +340,16 @@ def test_bearer_token_guards_everything_but_health() -> None:
         assert ok.json()["stdout"] == "7\n"
         assert client.get("/tools", headers={"Authorization": "Bearer s3cret"}).status_code == 200
     finally:
+        below = guarded.descendants()
         guarded.stop()
+    # uvicorn shuts down gracefully on SIGTERM, then re-raises it.
+    assert guarded.proc.returncode in (0, -signal.SIGTERM)
+    assert below, "the server should have had a sandbox running"
+    # Stopping the server stops its sandboxes: nothing it started is left behind.
+    deadline = time.monotonic() + 30
+    while any(Path(f"/proc/{pid}").exists() for pid in below):
+        assert time.monotonic() < deadline, f"left behind: {[p for p in below if Path(f'/proc/{p}').exists()]}"
+        time.sleep(0.1)
 
 
 def _send_and_abandon(server: Server, body: dict[str, Any]) -> socket.socket:
