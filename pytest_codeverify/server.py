@@ -140,7 +140,7 @@ class Metrics:
         self.requests: Counter[tuple[str, int]] = Counter()
         self.verdicts: Counter[str] = Counter()
         self.buckets: dict[str, list[int]] = {e: [0] * len(LATENCY_BUCKETS) for e in ENDPOINTS}
-        self.latency_sum: Counter[str] = Counter()
+        self.latency_sum: dict[str, float] = dict.fromkeys(ENDPOINTS, 0.0)
         self.latency_count: Counter[str] = Counter()
 
     def observe(self, endpoint: str, status: int, seconds: float) -> None:
@@ -286,8 +286,8 @@ def create_app(config: ServerConfig, pool: SandboxPool | None = None) -> FastAPI
 
     async def wait_all(request: Request, futures: list[Future[Any]]) -> list[Any]:
         """The futures' results; if the client disconnects first, cancel those not yet started."""
-        gathered = asyncio.gather(*(asyncio.wrap_future(f) for f in futures))
-        watcher = asyncio.ensure_future(_disconnected(request))
+        gathered: asyncio.Future[list[Any]] = asyncio.gather(*(asyncio.wrap_future(f) for f in futures))
+        watcher: asyncio.Future[Any] = asyncio.ensure_future(_disconnected(request))
         try:
             done, _ = await asyncio.wait({gathered, watcher}, return_when=asyncio.FIRST_COMPLETED)
         finally:
