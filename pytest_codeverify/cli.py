@@ -10,6 +10,7 @@ import sys
 #: function to run with the parsed arguments (imported only when needed).
 COMMANDS: dict[str, str] = {
     "verify": "pytest_codeverify.cli_verify:register",
+    "serve": "pytest_codeverify.cli_serve:register",
 }
 
 

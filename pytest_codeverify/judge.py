@@ -64,7 +64,7 @@ def judge(case: Case, test: TestSpec, raw: RawResult) -> Outcome:
     def done(verdict: Verdict, message: str = "") -> Outcome:
         return Outcome(verdict, message, round(raw.cpu_s, 6), stdout, stderr, expected)
 
-    failure = _failure(raw, case.memory_limit, limit, stderr)
+    failure = classify(raw, time_limit=limit, memory_limit=case.memory_limit)
     if failure is not None:
         return done(*failure)
     outcome = raw.outcome or {}
@@ -99,18 +99,23 @@ def verdict_of_run(raw: RawResult, memory_limit_mb: int, time_limit: float) -> t
     one-line reason. ``memory_limit_mb`` and ``time_limit`` are the limits the job ran under,
     used only in the messages.
     """
+    return classify(raw, time_limit=time_limit, memory_limit=memory_limit_mb) or (Verdict.AC, "")
+
+
+def classify(raw: RawResult, *, time_limit: float, memory_limit: int) -> tuple[Verdict, str] | None:
+    """The verdict a run earns whatever its expected answer: ``(verdict, reason)``, or ``None``.
+
+    ``None`` means the program ran to a clean end (exit 0, no limit hit, no uncaught
+    exception, no unsafe return value); only then does comparing its answer decide.
+    :func:`judge`, :func:`verdict_of_run` and the HTTP server's ``/execute`` share these rules.
+    """
     stderr = raw.stderr.decode("utf-8", errors="replace")
-    return _failure(raw, memory_limit_mb, time_limit, stderr) or (Verdict.AC, "")
-
-
-def _failure(raw: RawResult, memory_limit_mb: int, time_limit: float, stderr: str) -> tuple[Verdict, str] | None:
-    """Why a run failed regardless of what it was expected to produce, or ``None`` if it did not."""
     outcome = raw.outcome or {}
     status = outcome.get("status")
     if status == "compile_error":
         return Verdict.CE, str(outcome.get("message", "compile error"))
     if raw.oom_killed:
-        return Verdict.MLE, f"killed for exceeding the memory limit of {memory_limit_mb} MiB"
+        return Verdict.MLE, f"killed for exceeding the memory limit of {memory_limit} MiB"
     if raw.killed_for == "output" or raw.stdout_truncated or raw.stderr_truncated:
         return Verdict.OLE, "output exceeded the limit; the program was stopped"
     if raw.killed_for == "cpu" or raw.signal == 24:
@@ -119,7 +124,7 @@ def _failure(raw: RawResult, memory_limit_mb: int, time_limit: float, stderr: st
         return Verdict.TLE, (f"still running after the wall-clock limit of {raw.wall_s:.1f} s "
                              "(sleeping, blocked, or starved)")
     if outcome.get("type") == "MemoryError" or _ends_with_memory_error(stderr):
-        return Verdict.MLE, f"MemoryError: ran out of its {memory_limit_mb} MiB"
+        return Verdict.MLE, f"MemoryError: ran out of its {memory_limit} MiB"
     if raw.signal is not None:
         return Verdict.RE, f"killed by {_SIGNAL_NAMES.get(raw.signal, f'signal {raw.signal}')}"
     if status == "exception":

@@ -1,0 +1,54 @@
+"""``codeverify serve``: the verifier as an HTTP service (needs the ``server`` extra)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from .sandbox import BACKENDS
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.description = ("Serve /execute, /verify, /verify/batch, /tools, /health and /metrics over HTTP "
+                          "(pip install 'pytest-codeverify[server]').")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--backend", choices=BACKENDS, default="auto")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="sandboxes in the pool (default: one per core)")
+    parser.add_argument("--max-queue", type=int, default=64,
+                        help="requests that may wait beyond those being served; more get 429 (default 64)")
+    parser.add_argument("--token", default=None,
+                        help="bearer token required on every endpoint but /health (default: $CODEVERIFY_TOKEN)")
+    parser.add_argument("--log-level", default="warning", choices=("critical", "error", "warning", "info", "debug"))
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+
+        from .server import ServerConfig, create_app
+        from .server_pool import SandboxPool
+    except ImportError as exc:
+        print(f"codeverify serve needs the server extra (pip install 'pytest-codeverify[server]'): {exc}",
+              file=sys.stderr)
+        return 2
+    if args.workers < 1 or args.max_queue < 0:
+        print("--workers must be at least 1 and --max-queue at least 0", file=sys.stderr)
+        return 2
+    token = args.token or os.environ.get("CODEVERIFY_TOKEN") or None
+    try:
+        pool = SandboxPool(args.backend, args.workers, args.max_queue)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if token is None and args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"warning: serving on {args.host} without a token: anyone who can reach it can run code",
+              file=sys.stderr)
+    config = ServerConfig(backend=args.backend, workers=args.workers, max_queue=args.max_queue, token=token)
+    print(f"codeverify serve: http://{args.host}:{args.port} backend {args.backend} ({pool.description}), "
+          f"{args.workers} sandbox(es), queue {args.max_queue}", file=sys.stderr, flush=True)
+    uvicorn.run(create_app(config, pool), host=args.host, port=args.port, log_level=args.log_level)
+    return 0
