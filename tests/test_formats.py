@@ -10,8 +10,8 @@ import zlib
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, read_jsonl, write_jsonl
+
 from pytest_codeverify.cases import CaseError
 from pytest_codeverify.formats import READERS, detect, load_file
 from pytest_codeverify.formats.livecodebench import decode_test_cases

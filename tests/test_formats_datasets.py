@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import write_jsonl
+
 from pytest_codeverify.engine import verify_case
 from pytest_codeverify.formats import Defaults, load_file, load_problems
 from pytest_codeverify.formats.assertions import convert_check
