@@ -80,7 +80,9 @@ class CallTest:
 
     ``expected`` is the value to compare with. ``typed`` says that args and expected are
     Python values compared with Python's ``==`` (converted assertions); otherwise they are JSON
-    values and the returned value is compared as JSON (tuples as lists).
+    values and the returned value is compared as JSON (tuples as lists). With ``typed``,
+    ``relation`` names the assertion the test came from (see :data:`RELATIONS`); ``expected`` is
+    then its right-hand side (a tolerance or ``math.isclose`` arguments ride in ``relation_arg``).
     """
 
     __test__ = False
@@ -90,6 +92,8 @@ class CallTest:
     name: str = ""
     time_limit: float | None = None
     typed: bool = False
+    relation: str = "eq"
+    relation_arg: Any = None
     kind = "call"
 
 
@@ -103,6 +107,11 @@ class AssertTest:
     time_limit: float | None = None
     kind = "assert"
 
+
+#: How a converted assertion relates the returned value to ``expected``: ``eq`` (``==``),
+#: ``is`` (identity with True/False/None), ``truthy`` / ``falsy`` (``assert f()`` / ``assert not
+#: f()``), ``abs_lt`` / ``abs_le`` (``abs(f() - expected) < tol``), ``isclose`` (``math.isclose``).
+RELATIONS = ("eq", "is", "truthy", "falsy", "abs_lt", "abs_le", "isclose")
 
 TestSpec = StdioTest | CallTest | AssertTest
 

@@ -79,7 +79,10 @@ def judge(case: Case, test: TestSpec, raw: RawResult) -> Outcome:
             value = decode_value(outcome.get("value"))
         except (ValueError, TypeError) as exc:
             return done(Verdict.WA, f"unreadable return value: {exc}")
-        same, why = compare_value(value, test.expected, typed=test.typed, compare=case.compare)
+        if test.typed and test.relation != "eq":
+            same, why = compare_relation(value, test.relation, test.expected, test.relation_arg)
+        else:
+            same, why = compare_value(value, test.expected, typed=test.typed, compare=case.compare)
         if same:
             return done(Verdict.AC)
         return Outcome(Verdict.WA, why, round(raw.cpu_s, 6), _short(repr(value)), stderr, expected)
@@ -216,6 +219,34 @@ def compare_value(got: Any, expected: Any, *, typed: bool, compare: Compare | No
     tolerance = compare.tolerance if compare is not None and compare.mode == "float" else None
     problem = _json_difference(got, expected, tolerance, "")
     return (True, "") if problem is None else (False, problem)
+
+
+def compare_relation(got: Any, relation: str, expected: Any, argument: Any = None) -> tuple[bool, str]:
+    """Judge a converted assertion other than ``==`` exactly as Python's ``assert`` would.
+
+    ``got`` is a decoded plain built-in value, so none of these operations can run the
+    candidate's code; any exception here is what the original assertion would have raised.
+    """
+    try:
+        if relation == "is":
+            same = got is expected
+            what = f"expected {expected!r} (is), got {_short(repr(got))}"
+        elif relation == "truthy":
+            same, what = bool(got), f"expected a true value, got {_short(repr(got))}"
+        elif relation == "falsy":
+            same, what = not got, f"expected a false value, got {_short(repr(got))}"
+        elif relation in ("abs_lt", "abs_le"):
+            distance = abs(got - expected)
+            same = bool(distance < argument) if relation == "abs_lt" else bool(distance <= argument)
+            what = f"expected within {argument!r} of {expected!r}, got {_short(repr(got))}"
+        elif relation == "isclose":
+            same = math.isclose(got, expected, **(argument or {}))
+            what = f"expected close to {expected!r}, got {_short(repr(got))}"
+        else:
+            raise ValueError(f"unknown relation {relation!r}")
+    except (TypeError, ValueError, OverflowError, ArithmeticError, RecursionError) as exc:
+        return False, f"the assertion raised {type(exc).__name__}: {exc}"
+    return (True, "") if same else (False, what)
 
 
 def _json_difference(got: Any, want: Any, tolerance: float | None, where: str) -> str | None:

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from . import fixtures
+from .cases import CaseError
 from .collect import JsonlFile
-from .formats import READERS, Defaults
+from .formats import READERS, Defaults, load_problems
 from .judge import REWARD_MODES
 from .report import RewardReporter
 from .sandbox import BACKENDS, describe_backend
@@ -30,6 +31,10 @@ OPTIONS: dict[str, tuple[str, str, Any]] = {
     "codeverify_format": (f"dataset format: auto or one of {', '.join(READERS)}", "string", "auto"),
     "codeverify_extract": ("code extraction from responses: strict (fenced blocks only) or lenient",
                            "string", "strict"),
+    "codeverify_problems": ("problems file (JSONL, may be gzipped) joined with each samples line by task_id, "
+                            "problem_id, question_id, id (or NeMo Gym prompt text)", "string", None),
+    "codeverify_pass_k": ("comma-separated k values for pass@k over several samples per problem", "string",
+                          "1,5,10,100"),
     "codeverify_output_limit": ("bytes of stdout (and of stderr) a test may write before OLE", "string",
                                 str(1 << 20)),
     "codeverify_candidate": ("source file of the candidate the codeverify_candidate fixture hands out "
@@ -71,7 +76,22 @@ def _settings(config: pytest.Config) -> Settings:
         return value
 
     rewards = _get(config, "codeverify_rewards")
+    problems_path = _get(config, "codeverify_problems")
+    problems = None
+    if problems_path:
+        try:
+            problems = load_problems(problems_path)
+        except CaseError as exc:
+            raise pytest.UsageError(f"--codeverify-problems: {exc}") from None
+    raw_k = str(_get(config, "codeverify_pass_k"))
+    try:
+        pass_k = tuple(sorted({int(part) for part in raw_k.split(",") if part.strip()}))
+    except ValueError:
+        pass_k = ()
+    if not pass_k or min(pass_k) < 1:
+        raise pytest.UsageError(f"--codeverify-pass-k: expected positive integers like 1,10, got {raw_k!r}")
     return Settings(
+        pass_k=pass_k,
         backend=choice("codeverify_backend", BACKENDS),
         rewards_path=Path(rewards) if rewards else None,
         reward_mode=choice("codeverify_reward", REWARD_MODES),
@@ -79,7 +99,8 @@ def _settings(config: pytest.Config) -> Settings:
         output_limit=number("codeverify_output_limit", int),
         defaults=Defaults(time_limit=number("codeverify_time_limit", float),
                           memory_limit=number("codeverify_memory_limit", int),
-                          lenient_extraction=choice("codeverify_extract", ("strict", "lenient")) == "lenient"),
+                          lenient_extraction=choice("codeverify_extract", ("strict", "lenient")) == "lenient",
+                          problems=problems),
     )
 
 

@@ -58,6 +58,7 @@ class RewardReporter:
     lines: list[CaseLine] = field(default_factory=list)
     order: dict[str, int] = field(default_factory=dict)  # every collected node id -> its position
     verified: list[tuple[str, str]] = field(default_factory=list)  # (node id, report JSON) of Python tests
+    formats: dict[str, str] = field(default_factory=dict)  # file node id -> format (and how chosen)
 
     # -- hooks ------------------------------------------------------------------------------
 
@@ -106,6 +107,10 @@ class RewardReporter:
         self.lines = self.build_lines(session.config) + self.verified_lines()
         if self.settings.rewards_path is not None:
             self.write(self.settings.rewards_path)
+            passk = self.pass_at_k_table()
+            if passk:
+                sibling = self.settings.rewards_path.with_name(self.settings.rewards_path.name + ".passk.json")
+                sibling.write_text(json.dumps(passk, indent=1) + "\n", encoding="utf-8")
 
     @pytest.hookimpl
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
@@ -125,6 +130,9 @@ class RewardReporter:
                                                       "passed": 0, "total": 0, "verdict": "SE", "tests": [],
                                                       "error": str(exc)}))
                 continue
+            found = sorted({r.format for r in records if r.format})
+            how = "detected" if self.settings.format == "auto" else "chosen"
+            self.formats[file_id] = f"{', '.join(found) or 'none'} ({how})"
             for record, case, name, error in node_names(records):
                 node = f"{file_id}::{name}"
                 if case is None:
@@ -198,7 +206,8 @@ class RewardReporter:
             out.append(f"  {unscored} record(s) have reward null: a sandbox failure (SE), not the candidate's")
         if errors:
             out.append(f"  {errors} record(s) could not be read (see the collection errors above)")
-        out.extend(self._pass_at_k(cases))
+        out.extend(f"  format: {file_id}: {how}" for file_id, how in self.formats.items())
+        out.extend(self._pass_at_k())
         slow = sorted(((t["time_s"], f"{c['id']}::{t['name']}", t["verdict"]) for c in cases for t in c["tests"]),
                       reverse=True)[:5]
         if slow and slow[0][0] > 0:
@@ -207,17 +216,29 @@ class RewardReporter:
             out.append(f"  rewards written to {self.settings.rewards_path}")
         return out
 
-    def _pass_at_k(self, cases: list[dict[str, Any]]) -> list[str]:
+    def pass_at_k_table(self) -> dict[str, Any]:
+        """Unbiased pass@k over problems with several samples, for each k every problem has samples for.
+
+        ``{"problems": N, "samples": {problem: n}, "pass@k": {"1": score, ...}, "per_problem": {...}}``;
+        empty when no problem has two or more scored samples.
+        """
         by_problem: dict[str, list[bool]] = {}
-        for case in cases:
+        for line in self.lines:
+            case = line.data
             if case["tests"] and case["reward"] is not None:
                 by_problem.setdefault(str(case["problem_id"]), []).append(case["verdict"] == "AC")
         if not by_problem or max(len(v) for v in by_problem.values()) < 2:
+            return {}
+        ks = [k for k in self.settings.pass_k if all(len(v) >= k for v in by_problem.values())]
+        per_problem = {problem: {"n": len(v), "c": sum(v),
+                                 **{f"pass@{k}": pass_at_k(len(v), sum(v), k) for k in ks}}
+                       for problem, v in by_problem.items()}
+        scores = {f"pass@{k}": sum(p[f"pass@{k}"] for p in per_problem.values()) / len(per_problem) for k in ks}
+        return {"problems": len(by_problem), "pass@k": scores, "per_problem": per_problem}
+
+    def _pass_at_k(self) -> list[str]:
+        table = self.pass_at_k_table()
+        if not table or not table["pass@k"]:
             return []
-        parts = []
-        for k in (1, 5, 10, 100):
-            eligible = [v for v in by_problem.values() if len(v) >= k]
-            if len(eligible) == len(by_problem):
-                score = sum(pass_at_k(len(v), sum(v), k) for v in eligible) / len(eligible)
-                parts.append(f"pass@{k} {score:.4f}")
-        return [f"  {len(by_problem)} problem(s): " + ", ".join(parts)] if parts else []
+        parts = [f"{name} {score:.4f}" for name, score in table["pass@k"].items()]
+        return [f"  {table['problems']} problem(s): " + ", ".join(parts)]

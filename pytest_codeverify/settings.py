@@ -21,6 +21,7 @@ class Settings:
     reward_mode: str = "fraction"
     format: str = "auto"
     output_limit: int = 1 << 20
+    pass_k: tuple[int, ...] = (1, 5, 10, 100)
     defaults: Defaults = field(default_factory=Defaults)
     _sandbox: Sandbox | None = None
 

@@ -8,18 +8,31 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from ..cases import Case, CaseError
 from .base import Defaults, Reader
+from .contests import AppsReader, CodeContestsReader
+from .humaneval import HumanEvalReader, MbppReader
+from .livecodebench import LiveCodeBenchReader
 from .native import NativeReader
+from .nemo_gym import NemoGymReader, prompt_text
 
-READERS: dict[str, Reader] = {reader.name: reader for reader in (NativeReader(),)}
+READERS: dict[str, Reader] = {reader.name: reader for reader in (
+    NativeReader(), NemoGymReader(), LiveCodeBenchReader(), HumanEvalReader(), MbppReader(), AppsReader(),
+    CodeContestsReader())}
 
-__all__ = ["READERS", "Defaults", "Reader", "Record", "detect", "load_file"]
+#: Fields that key a sample to its problem (``--codeverify-problems``), tried in this order;
+#: NeMo Gym rollouts, which have none, are matched by their prompt text.
+KEY_FIELDS = ("task_id", "problem_id", "question_id", "id")
+PROMPT_KEY = "prompt text"
+#: A problem's own candidate (MBPP's reference ``code``) gives way to the sample's.
+CANDIDATE_FIELDS = ("code", "completion", "response", "solutions", "code_list")
+
+__all__ = ["READERS", "Defaults", "Reader", "Record", "detect", "load_file", "load_problems"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +59,52 @@ def detect(record: dict[str, Any]) -> Reader:
                     "choose one with --codeverify-format")
 
 
+def _keys(record: dict[str, Any]) -> list[tuple[str, str]]:
+    keys = [(name, str(record[name])) for name in KEY_FIELDS if isinstance(record.get(name), (str, int))]
+    prompt = prompt_text(record)
+    if prompt is not None:
+        keys.append((PROMPT_KEY, prompt))
+    return keys
+
+
+def load_problems(path: str | Path) -> dict[tuple[str, str], dict[str, Any]]:
+    """A problems file (JSONL, gzipped or not) indexed by each of its key fields."""
+    problems: dict[tuple[str, str], dict[str, Any]] = {}
+    try:
+        lines = list(_lines(Path(path)))
+    except (OSError, UnicodeDecodeError, EOFError) as exc:
+        raise CaseError(f"cannot read the problems file: {exc}", path=str(path)) from exc
+    for number, raw in lines:
+        if not raw.strip():
+            continue
+        try:
+            record = json.loads(raw)
+        except ValueError as exc:
+            raise CaseError(f"not valid JSON: {exc}", path=str(path), line=number) from None
+        if not isinstance(record, dict):
+            raise CaseError("must be a JSON object", path=str(path), line=number)
+        for key in _keys(record):
+            problems.setdefault(key, record)
+    return problems
+
+
+def join_problem(sample: dict[str, Any], problems: Mapping[tuple[str, str], dict[str, Any]]) -> dict[str, Any]:
+    """The sample's fields over its problem's; a :class:`CaseError` when it has no problem."""
+    keys = _keys(sample)
+    if not keys:
+        raise CaseError(f"has none of the key fields {', '.join(KEY_FIELDS)} (nor a prompt) "
+                        "to find its problem by", field=KEY_FIELDS[0])
+    for key in keys:
+        problem = problems.get(key)
+        if problem is not None:
+            if any(sample.get(name) is not None for name in CANDIDATE_FIELDS):
+                problem = {k: v for k, v in problem.items() if k not in CANDIDATE_FIELDS}
+            return {**problem, **sample}
+    name, value = keys[0]
+    shown = value if len(value) <= 60 else value[:57] + "..."
+    raise CaseError(f"no problem in the problems file has {name} {shown!r}", field=name)
+
+
 def _lines(path: Path) -> Iterator[tuple[int, str]]:
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt", encoding="utf-8") as handle:  # type: ignore[operator]
@@ -68,6 +127,7 @@ def load_file(path: str | Path, format: str = "auto", defaults: Defaults | None 
         lines = list(_lines(Path(path)))
     except (OSError, UnicodeDecodeError, EOFError) as exc:
         raise CaseError(f"cannot read: {exc}", path=shown) from exc
+    seen: dict[str, int] = {}
     for number, raw in lines:
         if not raw.strip():
             continue
@@ -81,6 +141,8 @@ def load_file(path: str | Path, format: str = "auto", defaults: Defaults | None 
             yield Record(shown, number, str(number), error=CaseError(problem, path=shown, line=number))
             continue
         try:
+            if defaults.problems is not None:
+                record = join_problem(record, defaults.problems)
             if reader is None:
                 reader = detect(record)
             cases = reader.read(record, number, defaults)
@@ -88,8 +150,18 @@ def load_file(path: str | Path, format: str = "auto", defaults: Defaults | None 
             yield Record(shown, number, _safe_id(record, number), error=exc.located(shown, number),
                          format=reader.name if reader else "")
             continue
+        if reader.name != "native":
+            # Several samples of one problem on separate lines share its id: number them
+            # (the native format keeps duplicate ids an error, its ids are the user's own).
+            cases = [_unique(case, seen) for case in cases]
         placed = tuple(_place(case, shown, number, index) for index, case in enumerate(cases))
         yield Record(shown, number, placed[0].id if len(placed) == 1 else str(number), cases=placed, format=reader.name)
+
+
+def _unique(case: Case, seen: dict[str, int]) -> Case:
+    count = seen.get(case.id, 0)
+    seen[case.id] = count + 1
+    return case if count == 0 else replace(case, id=f"{case.id}#{count}")
 
 
 def _place(case: Case, path: str, line: int, index: int) -> Case:
