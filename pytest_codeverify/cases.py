@@ -94,6 +94,9 @@ class CallTest:
     typed: bool = False
     relation: str = "eq"
     relation_arg: Any = None
+    #: With ``typed``: the arguments as literal source text (``args`` and ``kwargs`` are its
+    #: values), evaluated inside the sandbox so they are built exactly as the original call built them.
+    args_source: str | None = None
     kind = "call"
 
 

@@ -105,7 +105,9 @@ def test_call_tests(sandbox: LocalSandbox) -> None:
             "class Point:\n    pass\n"
             "def point():\n    return Point()\n"
             "class Liar(int):\n    def __eq__(self, other):\n        return True\n"
-            "def liar():\n    return Liar(1)\n"
+            "def liar():\n    return Liar(2)\n"
+            "from collections import Counter\n"
+            "def counts():\n    return Counter('abca')\n"
             "def boom():\n    raise KeyError('x')\n")
     tests = [
         {"args": [1], "kwargs": {"b": 2}, "expected": [1, [2, {"k": 1}]]},  # tuples compare as lists
@@ -114,10 +116,15 @@ def test_call_tests(sandbox: LocalSandbox) -> None:
     ]
     report = verify(sandbox, code=code, entry_point="pair", tests=tests)
     assert verdicts(report) == ["AC", "WA", "WA"]
-    for entry, verdict, message in [("point", "WA", "Point"), ("liar", "WA", "Liar"), ("boom", "RE", "KeyError")]:
+    for entry, verdict, message in [("point", "WA", "Point"), ("liar", "WA", "expected 1, got 2"),
+                                    ("boom", "RE", "KeyError")]:
         report = verify(sandbox, code=code, entry_point=entry, tests=[{"args": [], "expected": 1}])
         assert verdicts(report) == [verdict]
         assert message in report.tests[0].outcome.message
+    # A subclass of a built-in is judged by its value, as Python's == judges it.
+    tests = [{"args": [], "expected": {"a": 2, "b": 1, "c": 1}}]
+    report = verify(sandbox, code=code, entry_point="counts", tests=tests)
+    assert verdicts(report) == ["AC"], report.explain()
 
 
 def test_call_tests_on_a_solution_class(sandbox: LocalSandbox) -> None:

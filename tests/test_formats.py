@@ -124,3 +124,21 @@ def test_nemo_gym_real_rollouts(pytester: pytest.Pytester, tmp_path: Path, share
                 for line in (folder / "example.jsonl").read_text().splitlines()}
     verdicts = [lines[problems[prompt]]["verdict"] for prompt in order]
     assert [v == "AC" for v in verdicts] == [False, True, True, False, True]
+
+
+def test_converted_call_builds_its_arguments_as_the_assertion_did(tmp_path: Path) -> None:
+    # A set literal's iteration order depends on how the set was built: {12, ..., 16} written
+    # in code iterates as 16, 12, 13, 14, 15. Plain Python fails this assertion; so must we.
+    from pytest_codeverify.engine import verify_case
+    from pytest_codeverify.sandbox import open_sandbox
+
+    record = {"task_id": 1, "text": "set to tuple", "code": "def set_to_tuple(s):\n    return tuple(s)\n",
+              "test_list": ["assert set_to_tuple({12, 13, 14, 15, 16}) == (12, 13, 14, 15, 16)",
+                            "assert set_to_tuple({6, 7, 8, 9, 10, 11}) == (6, 7, 8, 9, 10, 11)"],
+              "test_setup_code": ""}
+    (loaded,) = load_file(write_jsonl(tmp_path / "mbpp.jsonl", [record]), "mbpp")
+    (case,) = loaded.cases
+    assert all(test.kind == "call" for test in case.tests)
+    with open_sandbox("local") as sandbox:
+        report = verify_case(sandbox, case)
+    assert [t.outcome.verdict.value for t in report.tests] == ["WA", "AC"]

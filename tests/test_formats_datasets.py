@@ -104,9 +104,6 @@ def _plain_python(record: dict, swap: bool) -> bool:
 
 
 @pytest.mark.timeout(900)
-@pytest.mark.xfail(strict=True, reason="11 of 1948 verdicts differ (e.g. task 40): the reference returns a subclass "
-                   "of a built-in (Counter-like) that Python's == accepts but the call-mode codec refuses; "
-                   "typed call tests need the runner to reduce such values to their exact base type first")
 def test_mbpp_converted_assertions_judge_as_python_does(tmp_path: Path, shared_datasets: Path) -> None:
     """Every MBPP reference solution, as given and with tuple/list returns swapped: the verdict
     of the converted tests equals what plain Python says running setup, code and assertions."""

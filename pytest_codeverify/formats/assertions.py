@@ -26,8 +26,15 @@ def _literal(node: ast.expr) -> Any:
         return _NO_VALUE
 
 
-def _literal_call(node: ast.expr, function: str) -> tuple[tuple[Any, ...], dict[str, Any]] | None:
-    """``(args, kwargs)`` when ``node`` is ``function(<literals>)``."""
+_Call = tuple[tuple[Any, ...], dict[str, Any], str]
+
+
+def _literal_call(node: ast.expr, function: str) -> _Call | None:
+    """``(args, kwargs, source)`` when ``node`` is ``function(<literals>)``.
+
+    ``source`` is the arguments' own text: the sandbox builds the arguments from it exactly as
+    the original call would (a set literal's iteration order depends on how it was built).
+    """
     if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == function):
         return None
     args = []
@@ -42,7 +49,9 @@ def _literal_call(node: ast.expr, function: str) -> tuple[tuple[Any, ...], dict[
         if value is _NO_VALUE:
             return None
         kwargs[keyword.arg] = value
-    return tuple(args), kwargs
+    source = ", ".join([ast.unparse(arg) for arg in node.args]
+                       + [f"{keyword.arg}={ast.unparse(keyword.value)}" for keyword in node.keywords])
+    return tuple(args), kwargs, source
 
 
 def convert_assert(statement: ast.stmt, function: str, name: str, math_imported: bool = False) -> CallTest | None:
@@ -56,10 +65,10 @@ def convert_assert(statement: ast.stmt, function: str, name: str, math_imported:
         return None
     test = statement.test
 
-    def made(call: tuple[tuple[Any, ...], dict[str, Any]], relation: str, expected: Any = None,
-             argument: Any = None) -> CallTest:
-        args, kwargs = call
-        return CallTest(args, kwargs, expected, name=name, typed=True, relation=relation, relation_arg=argument)
+    def made(call: _Call, relation: str, expected: Any = None, argument: Any = None) -> CallTest:
+        args, kwargs, source = call
+        return CallTest(args, kwargs, expected, name=name, typed=True, relation=relation, relation_arg=argument,
+                        args_source=source)
 
     if isinstance(test, ast.Compare) and len(test.ops) == 1:
         left, op, right = test.left, test.ops[0], test.comparators[0]

@@ -53,6 +53,7 @@ class Job:
     entry_point: str | None = None
     args: Any = field(default_factory=list)
     kwargs: Any = field(default_factory=lambda: {"dict": []})
+    args_source: str | None = None  # literal source of the arguments; replaces args/kwargs
     setup: str = ""
     assert_code: str = ""
     language: str = "python"
@@ -67,6 +68,8 @@ class Job:
         }
         if self.mode == "call":
             message.update(entry_point=self.entry_point, args=self.args, kwargs=self.kwargs)
+            if self.args_source is not None:
+                message["args_source"] = self.args_source
         elif self.mode == "assert":
             message.update(setup=self.setup, **{"assert": self.assert_code})
         message.update(extra or {})

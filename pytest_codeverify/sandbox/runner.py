@@ -393,7 +393,8 @@ def _finish(code: int) -> None:
     os._exit(code)
 
 
-def _child_main(job: dict, secret: list, _pristine=_PRISTINE_BUILTINS, _wrap=_wrap_function) -> None:
+def _child_main(job: dict, secret: list, _pristine=_PRISTINE_BUILTINS, _wrap=_wrap_function,
+                _reduce=_reduce) -> None:
     report = _make_reporter(secret)
     mode = job["mode"]
     try:
@@ -416,11 +417,19 @@ def _child_main(job: dict, secret: list, _pristine=_PRISTINE_BUILTINS, _wrap=_wr
         exec(code, namespace)
         if mode == "call":
             target = _resolve_entry_point(namespace, job["entry_point"])
-            args = decode_value(job.get("args", []))
-            kwargs = decode_value(job.get("kwargs", {"dict": []}))
+            if job.get("args_source") is not None:
+                # Literal source from the test (never expected values): compiled and evaluated
+                # here, so containers are built exactly as in the call it came from.
+                source = f"(lambda *a, **k: (a, k))({job['args_source']})"
+                args, kwargs = eval(compile(source, "<args>", "eval", dont_inherit=True), {"__builtins__": {}})
+            else:
+                args = decode_value(job.get("args", []))
+                kwargs = decode_value(job.get("kwargs", {"dict": []}))
             value = target(*args, **kwargs)
             try:
-                encoded = encode_value(value)
+                # Reduced first, as for assertion tests: a Counter is compared as the dict it
+                # is, exactly as Python's == would; a class of the candidate's is refused.
+                encoded = encode_value(_reduce(value))
             except UnsupportedValue as exc:
                 report({"status": "not_plain", "message": str(exc)})
             else:
