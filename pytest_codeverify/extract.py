@@ -23,12 +23,15 @@ class Extraction:
 def extract_code(response: str, language: str = "python", lenient: bool = False) -> Extraction:
     """Take the program out of a model's answer.
 
-    Reasoning in ``<think>...</think>`` is dropped. The last fenced block tagged with
+    Reasoning in ``<think>...</think>`` is dropped (also when only the closing tag is there, or
+    the opening one is never closed). The last fenced block tagged with
     ``language`` wins, else the last fenced block of any tag; an unterminated final fence
     runs to the end of the text. Without any fence the text is used as-is only when
     ``lenient``; otherwise the result carries :data:`NO_CODE`.
     """
-    body = _THINK.sub("", response)
+    body = _THINK.sub("", response.replace("\r\n", "\n"))
+    if "</think>" in body:  # the opening tag was part of the prompt template
+        body = body.rsplit("</think>", 1)[1]
     blocks = _fenced_blocks(body)
     wanted = _ALIASES.get(language, {language})
     tagged = [code for tag, code in blocks if tag.lower() in wanted]
@@ -49,10 +52,18 @@ def _fenced_blocks(text: str) -> list[tuple[str, str]]:
         if opening is None:
             return blocks
         fence, tag = opening.group(1), opening.group(2)
+        indent = len(opening.group(0)) - len(opening.group(0).lstrip(" \t"))
         closing = re.compile(rf"^[ \t]*{re.escape(fence[0])}{{{len(fence)},}}[ \t]*$", re.MULTILINE)
         end = closing.search(text, opening.end())
         if end is None:
-            blocks.append((tag, text[opening.end():]))
+            blocks.append((tag, _outdent(text[opening.end():], indent)))
             return blocks
-        blocks.append((tag, text[opening.end():end.start()]))
+        blocks.append((tag, _outdent(text[opening.end():end.start()], indent)))
         position = end.end()
+
+
+def _outdent(code: str, indent: int) -> str:
+    """Remove up to the opening fence's indentation from each line, as Markdown does."""
+    if not indent:
+        return code
+    return re.sub(rf"(?m)^[ \t]{{1,{indent}}}", "", code)
