@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -43,15 +44,17 @@ def backend_usable(name: str) -> tuple[bool, str]:
     return ok, why
 
 
-@pytest.fixture(params=["local", "docker"])
-def backend(request: pytest.FixtureRequest) -> str:
-    """Each sandbox backend in turn. Docker is skipped where unusable, but required in CI."""
-    name: str = request.param
+def require_backend(name: str) -> str:
+    """``name`` if usable; else a skip, except for Docker in CI, where it must run."""
     ok, why = backend_usable(name)
     if not ok:
-        import os
-
         if os.environ.get("CI") and name == "docker":
             pytest.fail(f"the docker backend must run in CI: {why}")
         pytest.skip(f"{name} backend unavailable: {why}")
     return name
+
+
+@pytest.fixture(params=["local", "docker"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Each sandbox backend in turn (see :func:`require_backend`)."""
+    return require_backend(request.param)

@@ -152,7 +152,8 @@ def test_candidate_from_path_and_run(sb: Sandbox, tmp_path: Path) -> None:
     ("def add(a, b):\n    import sys\n    print('about to fail', file=sys.stderr)\n    return [a][b]\n",
      "RE", "IndexError"),
     ("def add(a, b):\n    while True: pass\n", "TLE", "CPU time"),
-    ("def add(a, b):\n    class Sneaky(int):\n        pass\n    return Sneaky(a + b)\n", "WA", "not a plain"),
+    ("def add(a, b):\n    class Sneaky:\n        def __eq__(self, other):\n            return True\n"
+     "    return Sneaky()\n", "WA", "cannot be compared safely"),
     ("def add(a, b):\n    raise SystemExit(0)\n", "RE", "exited"),
     ("def add(a, b) return a", "CE", "SyntaxError"),
     ("def other(): pass\n", "RE", "not defined"),

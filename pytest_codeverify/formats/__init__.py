@@ -70,19 +70,9 @@ def _keys(record: dict[str, Any]) -> list[tuple[str, str]]:
 def load_problems(path: str | Path) -> dict[tuple[str, str], dict[str, Any]]:
     """A problems file (JSONL, gzipped or not) indexed by each of its key fields."""
     problems: dict[tuple[str, str], dict[str, Any]] = {}
-    try:
-        lines = list(_lines(Path(path)))
-    except (OSError, UnicodeDecodeError, EOFError) as exc:
-        raise CaseError(f"cannot read the problems file: {exc}", path=str(path)) from exc
-    for number, raw in lines:
-        if not raw.strip():
-            continue
-        try:
-            record = json.loads(raw)
-        except ValueError as exc:
-            raise CaseError(f"not valid JSON: {exc}", path=str(path), line=number) from None
-        if not isinstance(record, dict):
-            raise CaseError("must be a JSON object", path=str(path), line=number)
+    for _, record in _objects(Path(path), str(path), "the problems file"):
+        if isinstance(record, CaseError):
+            raise record
         for key in _keys(record):
             problems.setdefault(key, record)
     return problems
@@ -105,10 +95,27 @@ def join_problem(sample: dict[str, Any], problems: Mapping[tuple[str, str], dict
     raise CaseError(f"no problem in the problems file has {name} {shown!r}", field=name)
 
 
-def _lines(path: Path) -> Iterator[tuple[int, str]]:
+def _objects(path: Path, shown: str, what: str = "") -> Iterator[tuple[int, dict[str, Any] | CaseError]]:
+    """``(line number, JSON object or the error that line is)`` for each non-blank line."""
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as handle:  # type: ignore[operator]
-        yield from enumerate(handle, start=1)
+    try:
+        with opener(path, "rt", encoding="utf-8") as handle:  # type: ignore[operator]
+            lines = list(enumerate(handle, start=1))
+    except (OSError, UnicodeDecodeError, EOFError) as exc:
+        label = f"cannot read {what}" if what else "cannot read"
+        raise CaseError(f"{label}: {exc}", path=shown) from exc
+    for number, raw in lines:
+        if not raw.strip():
+            continue
+        try:
+            record = json.loads(raw)
+        except ValueError as exc:
+            yield number, CaseError(f"not valid JSON: {exc}", path=shown, line=number)
+            continue
+        if not isinstance(record, dict):
+            yield number, CaseError(f"must be a JSON object, got {type(record).__name__}", path=shown, line=number)
+            continue
+        yield number, record
 
 
 def load_file(path: str | Path, format: str = "auto", defaults: Defaults | None = None,
@@ -123,22 +130,10 @@ def load_file(path: str | Path, format: str = "auto", defaults: Defaults | None 
     reader = None if format == "auto" else READERS.get(format)
     if format != "auto" and reader is None:
         raise CaseError(f"unknown format {format!r} (known: auto, {', '.join(READERS)})")
-    try:
-        lines = list(_lines(Path(path)))
-    except (OSError, UnicodeDecodeError, EOFError) as exc:
-        raise CaseError(f"cannot read: {exc}", path=shown) from exc
     seen: dict[str, int] = {}
-    for number, raw in lines:
-        if not raw.strip():
-            continue
-        try:
-            record = json.loads(raw)
-        except ValueError as exc:
-            yield Record(shown, number, str(number), error=CaseError(f"not valid JSON: {exc}", path=shown, line=number))
-            continue
-        if not isinstance(record, dict):
-            problem = f"must be a JSON object, got {type(record).__name__}"
-            yield Record(shown, number, str(number), error=CaseError(problem, path=shown, line=number))
+    for number, record in _objects(Path(path), shown):
+        if isinstance(record, CaseError):
+            yield Record(shown, number, str(number), error=record)
             continue
         try:
             if defaults.problems is not None:

@@ -13,7 +13,7 @@ import threading
 
 import pytest
 
-from conftest import ROOT, backend_usable
+from conftest import ROOT, require_backend
 from hostile.attacks import ATTACKS, Attack
 from hostile.harness import NEXT_SUFFIX, Run, pidns_available, run_attacks
 from hostile.table import END, START, render_table
@@ -22,12 +22,7 @@ from hostile.table import END, START, render_table
 @pytest.fixture(scope="module", params=["local", "docker"])
 def hostile_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Run:
     """One batch run of all attacks on a backend (skipped as the ``backend`` fixture skips)."""
-    name: str = request.param
-    ok, why = backend_usable(name)
-    if not ok:
-        if os.environ.get("CI") and name == "docker":
-            pytest.fail(f"the docker backend must run in CI: {why}")
-        pytest.skip(f"{name} backend unavailable: {why}")
+    name = require_backend(request.param)
     pidns, _ = pidns_available()
     return run_attacks(name, tmp_path_factory.mktemp(f"hostile-{name}"), pidns=pidns)
 
