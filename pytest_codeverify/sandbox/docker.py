@@ -37,9 +37,9 @@ import weakref
 from pathlib import Path
 from typing import Any
 
+from . import DEFAULT_IMAGE
 from .base import Job, RawResult, Sandbox, SandboxError, runner_source
 
-from . import DEFAULT_IMAGE
 #: Memory reserved above the job's own limit for the idle runner (its interpreter and heap).
 RUNNER_RESERVE_MB = 48
 #: Processes and threads the whole container may have at once.
