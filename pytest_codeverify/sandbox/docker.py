@@ -132,8 +132,9 @@ def _owner_alive(token: str) -> bool:
 
 
 def run_id() -> str:
-    """This run's id: shared by an xdist controller and its workers, else per process."""
-    return os.environ.get("PYTEST_XDIST_TESTRUNUID") or _process_run_id()
+    """This run's id: ``CODEVERIFY_RUN_ID`` when set, else shared by an xdist controller and its
+    workers, else per process."""
+    return os.environ.get("CODEVERIFY_RUN_ID") or os.environ.get("PYTEST_XDIST_TESTRUNUID") or _process_run_id()
 
 
 @functools.cache
