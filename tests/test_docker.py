@@ -51,6 +51,14 @@ def wait_for(condition, timeout: float = 60.0):
     raise AssertionError("condition not reached")
 
 
+def job_running(container) -> bool:
+    """Whether the runner has a job child (the container may be created but not yet started)."""
+    try:
+        return len(container.top()["Processes"]) >= 2
+    except Exception:  # docker.errors.APIError 409 before start
+        return False
+
+
 def test_container_is_hardened(client, run_id: str) -> None:
     from pytest_codeverify.sandbox.docker import DockerSandbox
 
@@ -117,7 +125,7 @@ def test_killed_container_mid_run_is_se_for_that_test_only(pytester: pytest.Pyte
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         container = wait_for(lambda: containers_of(client, run_id))[0]
-        wait_for(lambda: len(container.top()["Processes"]) >= 2)  # the sleeper's child is running
+        wait_for(lambda: job_running(container))  # the sleeper's child is running
         container.kill()
         assert proc.wait(timeout=120) == 1
     finally:
@@ -147,7 +155,7 @@ def test_no_container_left_after_ctrl_c(pytester: pytest.Pytester, tmp_path: Pat
                            "docker", "-p", "no:cacheprovider"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         container = wait_for(lambda: containers_of(client, run_id))[0]
-        wait_for(lambda: len(container.top()["Processes"]) >= 2)
+        wait_for(lambda: job_running(container))
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=60) == 2  # pytest's "interrupted"
     finally:
@@ -167,3 +175,30 @@ def test_orphan_of_a_crashed_worker_is_swept(pytester: pytest.Pytester, tmp_path
     pytester.runpytest_subprocess("--codeverify", str(data), "--codeverify-backend", "docker",
                                   "-p", "no:cacheprovider").assert_outcomes(passed=1)
     assert containers_of(client, run_id) == []
+
+
+def test_sweep_removes_only_orphans_it_can_judge(client, run_id: str) -> None:
+    import socket
+
+    from pytest_codeverify.sandbox.docker import _pid_namespace, owner_token, sweep_orphans
+
+    def create(owner: str, pidns: str):
+        labels = {"codeverify": "1", "codeverify.run": run_id, "codeverify.owner": owner,
+                  "codeverify.host": socket.gethostname(), "codeverify.pidns": pidns}
+        return client.containers.create("codeverify-sandbox:python", ["true"], labels=labels,
+                                        network_mode="none", log_config={"type": "none"})
+
+    dead = "999999999:1"
+    orphan = create(dead, _pid_namespace())
+    alive = create(owner_token(), _pid_namespace())
+    elsewhere = create(dead, "pid:[1]")  # another PID namespace: its pid cannot be checked here
+    try:
+        removed = sweep_orphans(client)
+        assert orphan.id in removed
+        assert {c.id for c in containers_of(client, run_id)} == {alive.id, elsewhere.id}
+    finally:
+        for container in (orphan, alive, elsewhere):
+            try:
+                container.remove(force=True)
+            except Exception:
+                pass

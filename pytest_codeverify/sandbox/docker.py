@@ -57,6 +57,7 @@ LABEL = "codeverify"
 LABEL_RUN = "codeverify.run"
 LABEL_OWNER = "codeverify.owner"  # "<pid>:<process start time>" of the owning process
 LABEL_HOST = "codeverify.host"
+LABEL_PIDNS = "codeverify.pidns"  # the owner's PID namespace: its pid means nothing elsewhere
 _DIAGNOSTICS_MAX = 64 << 10
 _MUX_HEADER = struct.Struct(">BxxxL")
 
@@ -146,8 +147,8 @@ def sweep_orphans(client: Any | None = None) -> list[str]:
     """Remove this host's sandbox containers whose owning process is gone; returns their ids."""
     client = client or _client()
     removed = []
-    containers = client.containers.list(
-        all=True, filters={"label": [LABEL, f"{LABEL_HOST}={socket.gethostname()}"]})
+    containers = client.containers.list(all=True, filters={"label": [
+        LABEL, f"{LABEL_HOST}={socket.gethostname()}", f"{LABEL_PIDNS}={_pid_namespace()}"]})
     for container in containers:
         if _owner_alive(container.labels.get(LABEL_OWNER, "")):
             continue
@@ -157,6 +158,13 @@ def sweep_orphans(client: Any | None = None) -> list[str]:
         except Exception:
             pass  # already gone, or being removed by another worker's sweep
     return removed
+
+
+def _pid_namespace() -> str:
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return "?"
 
 
 @functools.cache
@@ -276,7 +284,7 @@ class DockerSandbox(Sandbox):
                 ["python3", "-I", "-S", "-c", runner_source(), "--work-root", "/tmp", "--isolated"],
                 stdin_open=True, tty=False, detach=True,
                 labels={LABEL: "1", LABEL_RUN: run_id(), LABEL_OWNER: owner_token(),
-                        LABEL_HOST: socket.gethostname()},
+                        LABEL_HOST: socket.gethostname(), LABEL_PIDNS: _pid_namespace()},
                 network_mode="none", read_only=True,
                 tmpfs={"/tmp": f"rw,nosuid,nodev,size={TMP_MB}m,mode=1777"},
                 shm_size=f"{SHM_MB}m",
