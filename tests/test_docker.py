@@ -202,3 +202,25 @@ def test_sweep_removes_only_orphans_it_can_judge(client, run_id: str) -> None:
                 container.remove(force=True)
             except Exception:
                 pass
+
+
+def test_memory_verdicts_inside_another_pid_namespace(client) -> None:
+    """The daemon's pids mean nothing in another PID namespace: OOM accounting must not use them."""
+    import shutil
+
+    unshare = [shutil.which("unshare") or "unshare", "--pid", "--fork", "--mount-proc"]
+    try:
+        usable = subprocess.run([*unshare, "true"], capture_output=True).returncode == 0
+    except OSError:
+        usable = False
+    if not usable:
+        pytest.skip("cannot create a PID namespace here")
+    script = ("from pytest_codeverify.sandbox import Job\n"
+              "from pytest_codeverify.sandbox.docker import DockerSandbox\n"
+              "with DockerSandbox() as box:\n"
+              "    for _ in range(2):\n"
+              "        bomb = box.run(Job(code='x = [0] * (200 << 20)', memory_limit_mb=64))\n"
+              "        after = box.run(Job(code='print(1)', memory_limit_mb=64))\n"
+              "        print(bomb.oom_killed, after.oom_killed, after.stdout == b'1\\n')\n")
+    result = subprocess.run([*unshare, sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert result.stdout.split() == ["True", "False", "True"] * 2, result.stderr

@@ -197,23 +197,28 @@ class _Demux:
         return bytes(out)
 
 
-def _container_cgroup(host_pid: int) -> Path | None:
-    """The container's memory cgroup directory on the host (v1 or v2), when visible."""
-    try:
-        lines = Path(f"/proc/{host_pid}/cgroup").read_text().splitlines()
-    except OSError:
-        return None
-    for line in lines:
-        _, controllers, path = line.split(":", 2)
-        if "memory" in controllers.split(","):
-            directory = Path("/sys/fs/cgroup/memory") / path.lstrip("/")
-            if (directory / "memory.oom_control").exists():
-                return directory
-        if controllers == "":
-            directory = Path("/sys/fs/cgroup") / path.lstrip("/")
-            if (directory / "memory.events").exists():
+def _container_cgroup(container_id: str, parent: str = "") -> Path | None:
+    """The container's memory cgroup directory on the host (v1 or v2), when visible here.
+
+    Found by the container's id rather than through ``/proc/<pid>``: in another PID namespace
+    (a run under ``unshare --pid``) the daemon's pid names some other process.
+    """
+    root = Path("/sys/fs/cgroup")
+    parents = [parent.strip("/")] if parent else []
+    names = [f"{p}/{container_id}" for p in [*parents, "docker"]]
+    names += [f"{p}/docker-{container_id}.scope" for p in [*parents, "system.slice"]]
+    for name in names:
+        for directory, marker in ((root / "memory" / name, "memory.oom_control"), (root / name, "memory.events")):
+            if (directory / marker).exists():
                 return directory
     return None
+
+
+def _is_container_process(pid: int, container_id: str) -> bool:
+    try:
+        return container_id in Path(f"/proc/{pid}/cgroup").read_text()
+    except OSError:
+        return False
 
 
 def _oom_kills(directory: Path) -> int:
@@ -301,9 +306,9 @@ class DockerSandbox(Sandbox):
         except Exception as exc:
             self._stop()
             raise SandboxError(f"cannot start the sandbox container ({self.image}): {exc}") from exc
+        self._cgroup = _container_cgroup(self.container.id, self.container.attrs["HostConfig"].get("CgroupParent", ""))
         host_pid = int(self.container.attrs["State"].get("Pid") or 0)
-        self._cgroup = _container_cgroup(host_pid) if host_pid else None
-        if host_pid and os.geteuid() == 0:
+        if host_pid and os.geteuid() == 0 and _is_container_process(host_pid, self.container.id):
             # The kernel's OOM killer must pick the job, never the runner.
             try:
                 Path(f"/proc/{host_pid}/oom_score_adj").write_text("-1000")
