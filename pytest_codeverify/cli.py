@@ -11,6 +11,7 @@ import sys
 COMMANDS: dict[str, str] = {
     "verify": "pytest_codeverify.cli_verify:register",
     "serve": "pytest_codeverify.cli_serve:register",
+    "image": "pytest_codeverify.cli_image:register",
 }
 
 

@@ -13,7 +13,7 @@ from .collect import JsonlFile
 from .formats import READERS, Defaults, load_problems
 from .judge import REWARD_MODES
 from .report import RewardReporter
-from .sandbox import BACKENDS, describe_backend
+from .sandbox import BACKENDS, DEFAULT_IMAGE, describe_backend
 from .settings import SETTINGS_KEY, Settings
 
 # Help texts are shared by each command-line option and its ini twin.
@@ -22,6 +22,7 @@ OPTIONS: dict[str, tuple[str, str, Any]] = {
     "codeverify": ("collect .jsonl files as code-verification cases", "bool", False),
     "codeverify_backend": (f"sandbox backend: {', '.join(BACKENDS)} (auto: Docker when usable, else local)",
                            "string", "auto"),
+    "codeverify_image": ("container image of the docker backend", "string", DEFAULT_IMAGE),
     "codeverify_rewards": ("write one JSON line of rewards per record to this path", "string", None),
     "codeverify_time_limit": ("default CPU time limit per test in seconds (a record's own limit wins)",
                               "string", "2"),
@@ -93,6 +94,7 @@ def _settings(config: pytest.Config) -> Settings:
     return Settings(
         pass_k=pass_k,
         backend=choice("codeverify_backend", BACKENDS),
+        image=str(_get(config, "codeverify_image")),
         rewards_path=Path(rewards) if rewards else None,
         reward_mode=choice("codeverify_reward", REWARD_MODES),
         format=choice("codeverify_format", ("auto", *READERS)),
@@ -132,7 +134,7 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     settings = config.stash.get(SETTINGS_KEY, None)
     if settings is None:
         return None
-    return f"codeverify: backend {describe_backend(settings.backend)}"
+    return f"codeverify: backend {describe_backend(settings.backend, settings.image)}"
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from .formats import Defaults
-from .sandbox import open_sandbox
+from .sandbox import DEFAULT_IMAGE, open_sandbox
 from .sandbox.base import Sandbox
 
 
@@ -17,6 +17,7 @@ class Settings:
     """What a run was asked to do, plus this process's sandbox (one per pytest worker)."""
 
     backend: str = "auto"
+    image: str = DEFAULT_IMAGE
     rewards_path: Path | None = None
     reward_mode: str = "fraction"
     format: str = "auto"
@@ -28,7 +29,7 @@ class Settings:
     def sandbox(self) -> Sandbox:
         """This worker's sandbox, started on first use and kept warm for the whole session."""
         if self._sandbox is None:
-            self._sandbox = open_sandbox(self.backend)
+            self._sandbox = open_sandbox(self.backend, self.image)
         return self._sandbox
 
     def close(self) -> None:

@@ -127,7 +127,7 @@ def test_junit_properties(pytester: pytest.Pytester) -> None:
 
 def test_header_names_backend_and_isolation(pytester: pytest.Pytester) -> None:
     data = write_jsonl(pytester.path / "data.jsonl", [GOOD])
-    run(pytester, str(data)).stdout.fnmatch_lines(["codeverify: backend local: *"])
+    run(pytester, str(data), "--codeverify-backend", "local").stdout.fnmatch_lines(["codeverify: backend local: *"])
 
 
 def test_items_carry_a_timeout_backstop(pytester: pytest.Pytester) -> None:
@@ -152,7 +152,7 @@ def test_sandbox_failure_is_an_error_with_null_reward(pytester: pytest.Pytester)
     """)
     data = write_jsonl(pytester.path / "data.jsonl", [
         {"id": "flaky", "code": "print(3)  # boom-marker", "tests": [{"input": "", "output": "3"}]}, GOOD])
-    result = run(pytester, str(data), "--codeverify-rewards", "r.jsonl")
+    result = run(pytester, str(data), "--codeverify-rewards", "r.jsonl", "--codeverify-backend", "local")
     result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines(["*SE: sandbox failure (local): injected transport failure*"])
     lines = read_jsonl(pytester.path / "r.jsonl")

@@ -327,7 +327,8 @@ def test_health_and_metrics(server: Server) -> None:
 
 
 def test_bearer_token_guards_everything_but_health() -> None:
-    guarded = Server("--workers", "1", env={"CODEVERIFY_TOKEN": "s3cret"})
+    # The local backend: its sandboxes are the server's descendants, which this test checks.
+    guarded = Server("--workers", "1", "--backend", "local", env={"CODEVERIFY_TOKEN": "s3cret"})
     try:
         client = guarded.client
         assert client.get("/health").status_code == 200
