@@ -204,6 +204,37 @@ def test_sweep_removes_only_orphans_it_can_judge(client, run_id: str) -> None:
                 pass
 
 
+def test_sweep_survives_containers_removed_while_it_runs(client, run_id: str) -> None:
+    """Another worker may remove its container between the sweep's listing and its inspection:
+    the sweep lists sparsely (no inspection) and a sandbox start never fails because of it."""
+    import socket
+
+    from pytest_codeverify.sandbox.docker import _pid_namespace, sweep_orphans
+
+    labels = {"codeverify": "1", "codeverify.run": run_id, "codeverify.owner": "999999999:1",
+              "codeverify.host": socket.gethostname(), "codeverify.pidns": _pid_namespace()}
+    containers = [client.containers.create("codeverify-sandbox:python", ["true"], labels=labels,
+                                           network_mode="none", log_config={"type": "none"}) for _ in range(2)]
+    listing = client.api.containers
+
+    def list_then_vanish(*args, **kwargs):
+        found = listing(*args, **kwargs)
+        containers[0].remove(force=True)  # gone right after the daemon listed it
+        return found
+
+    client.api.containers = list_then_vanish
+    try:
+        removed = sweep_orphans(client)
+    finally:
+        client.api.containers = listing
+        for container in containers:
+            try:
+                container.remove(force=True)
+            except Exception:
+                pass
+    assert containers[1].id in removed
+
+
 def test_memory_verdicts_inside_another_pid_namespace(client) -> None:
     """The daemon's pids mean nothing in another PID namespace: OOM accounting must not use them."""
     import shutil

@@ -147,10 +147,12 @@ def sweep_orphans(client: Any | None = None) -> list[str]:
     """Remove this host's sandbox containers whose owning process is gone; returns their ids."""
     client = client or _client()
     removed = []
-    containers = client.containers.list(all=True, filters={"label": [
+    # sparse: one listing call, no inspection per container, which would fail for a container
+    # another worker removes between the listing and its inspection.
+    containers = client.containers.list(all=True, sparse=True, filters={"label": [
         LABEL, f"{LABEL_HOST}={socket.gethostname()}", f"{LABEL_PIDNS}={_pid_namespace()}"]})
     for container in containers:
-        if _owner_alive(container.labels.get(LABEL_OWNER, "")):
+        if _owner_alive((container.attrs.get("Labels") or {}).get(LABEL_OWNER, "")):
             continue
         try:
             container.remove(force=True)
@@ -169,7 +171,10 @@ def _pid_namespace() -> str:
 
 @functools.cache
 def _sweep_once() -> None:
-    sweep_orphans()
+    try:
+        sweep_orphans()
+    except Exception:  # best effort: leftovers of dead runs must never fail a live run
+        pass
 
 
 class _Demux:
