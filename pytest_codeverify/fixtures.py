@@ -17,7 +17,7 @@ import pytest
 
 from .api import Candidate, Sandbox
 from .engine import CaseReport
-from .settings import SETTINGS_KEY
+from .settings import SETTINGS_KEY, from_config
 
 #: The ``user_properties`` key under which each ``verify`` report (a rewards-file line as JSON
 #: text: only built-in types may travel from xdist workers) reaches the controller's reporter.
@@ -41,10 +41,7 @@ def _codeverify_sandbox(pytestconfig: pytest.Config) -> Iterator[Sandbox]:
     settings = pytestconfig.stash.get(SETTINGS_KEY, None)
     owned = settings is None
     if settings is None:
-        # Only imported here: the plugin module imports this one.
-        from .plugin import _settings
-
-        settings = _settings(pytestconfig)
+        settings = from_config(pytestconfig)
     sandbox = Sandbox(settings.backend, time_limit=settings.defaults.time_limit,
                       memory_limit=settings.defaults.memory_limit, output_limit=settings.output_limit,
                       reward_mode=settings.reward_mode, lenient_extraction=settings.defaults.lenient_extraction,

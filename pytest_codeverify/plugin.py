@@ -8,13 +8,11 @@ from typing import Any
 import pytest
 
 from . import fixtures
-from .cases import CaseError
 from .collect import JsonlFile
-from .formats import READERS, Defaults, load_problems
-from .judge import REWARD_MODES
+from .formats import READERS
 from .report import RewardReporter
 from .sandbox import BACKENDS, DEFAULT_IMAGE, describe_backend
-from .settings import SETTINGS_KEY, Settings
+from .settings import SETTINGS_KEY, from_config, option
 
 # Help texts are shared by each command-line option and its ini twin.
 OPTIONS: dict[str, tuple[str, str, Any]] = {
@@ -54,60 +52,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         parser.addini(name, help_text, type=ini_type, default=default)  # type: ignore[arg-type]
 
 
-def _get(config: pytest.Config, name: str) -> Any:
-    value = config.getoption(name)
-    return config.getini(name) if value is None else value
-
-
-def _settings(config: pytest.Config) -> Settings:
-    def number(name: str, kind: type) -> Any:
-        raw = _get(config, name)
-        try:
-            value = kind(raw)
-        except (TypeError, ValueError):
-            raise pytest.UsageError(f"--{name.replace('_', '-')}: expected a number, got {raw!r}") from None
-        if value <= 0:
-            raise pytest.UsageError(f"--{name.replace('_', '-')}: must be positive, got {raw!r}")
-        return value
-
-    def choice(name: str, choices: tuple[str, ...]) -> str:
-        value = str(_get(config, name))
-        if value not in choices:
-            raise pytest.UsageError(f"--{name.replace('_', '-')}: {value!r} is not one of {', '.join(choices)}")
-        return value
-
-    rewards = _get(config, "codeverify_rewards")
-    problems_path = _get(config, "codeverify_problems")
-    problems = None
-    if problems_path:
-        try:
-            problems = load_problems(problems_path)
-        except CaseError as exc:
-            raise pytest.UsageError(f"--codeverify-problems: {exc}") from None
-    raw_k = str(_get(config, "codeverify_pass_k"))
-    try:
-        pass_k = tuple(sorted({int(part) for part in raw_k.split(",") if part.strip()}))
-    except ValueError:
-        pass_k = ()
-    if not pass_k or min(pass_k) < 1:
-        raise pytest.UsageError(f"--codeverify-pass-k: expected positive integers like 1,10, got {raw_k!r}")
-    return Settings(
-        pass_k=pass_k,
-        backend=choice("codeverify_backend", BACKENDS),
-        image=str(_get(config, "codeverify_image")),
-        rewards_path=Path(rewards) if rewards else None,
-        reward_mode=choice("codeverify_reward", REWARD_MODES),
-        format=choice("codeverify_format", ("auto", *READERS)),
-        output_limit=number("codeverify_output_limit", int),
-        defaults=Defaults(time_limit=number("codeverify_time_limit", float),
-                          memory_limit=number("codeverify_memory_limit", int),
-                          lenient_extraction=choice("codeverify_extract", ("strict", "lenient")) == "lenient",
-                          problems=problems),
-    )
-
-
 def _enabled(config: pytest.Config) -> bool:
-    return bool(_get(config, "codeverify"))
+    return bool(option(config, "codeverify"))
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -116,7 +62,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(fixtures, "codeverify-fixtures")
     if not _enabled(config):
         return
-    settings = _settings(config)
+    settings = from_config(config)
     config.stash[SETTINGS_KEY] = settings
     # A bad record is a collection error of its own; the other records must still run.
     config.option.continue_on_collection_errors = True
