@@ -74,6 +74,17 @@ def test_work_area_is_writable_and_fresh_per_test(sandbox: LocalSandbox) -> None
         "OK", "[] ['work']")
 
 
+def test_work_area_survives_being_locked_or_replaced(sandbox: LocalSandbox) -> None:
+    lock = "import os\nos.mkdir('d')\nopen('d/f', 'w').close()\nos.chmod('d', 0)\nos.chmod('.', 0)\nprint('locked')"
+    assert output_of(sandbox, lock) == ("OK", "locked")
+    assert output_of(sandbox, "import os\nprint(os.listdir('.'), oct(os.stat('.').st_mode))") == ("OK", "[] 0o40700")
+    swap = ("import os\nos.chdir('/tmp')\nos.rmdir('work')\nos.symlink('/dev/shm', 'work')\n"
+            "open('/dev/shm/planted', 'w').close()\nprint('swapped')")
+    assert output_of(sandbox, swap) == ("OK", "swapped")
+    check = "import os\nprint(os.path.islink('/tmp/work'), os.listdir('.'), os.listdir('/dev/shm'))"
+    assert output_of(sandbox, check) == ("OK", "False [] []")
+
+
 def test_environment_of_the_harness_is_invisible(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CODEVERIFY_SECRET", "s3cret")
     with LocalSandbox() as fresh:  # started with the secret in the harness's environment

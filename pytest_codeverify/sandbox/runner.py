@@ -659,23 +659,33 @@ class Runner:
 
     def cleanup(self) -> None:
         self.sweep()
-        _empty_dir(self.work_root)
+        # The work directory itself is kept (creating it anew costs more than the job's own
+        # setup), but only while it is still the runner's real directory, not a candidate's
+        # replacement or symlink; everything in and beside it goes.
+        _empty_dir(self.work_root, keep=self.work_dir)
         if self.isolated and os.path.isdir("/dev/shm"):
             _empty_dir("/dev/shm")
 
     def prepare_workdir(self) -> None:
-        os.makedirs(self.work_dir, mode=0o700, exist_ok=True)
+        if not os.path.isdir(self.work_dir):  # first job, or cleanup removed an impostor
+            os.makedirs(self.work_dir, mode=0o700, exist_ok=True)
 
 
-def _empty_dir(path: str) -> None:
-    """Remove everything below ``path``, including trees the candidate made unreadable."""
+def _empty_dir(path: str, keep: str = "") -> None:
+    """Remove everything below ``path``, including trees the candidate made unreadable.
+
+    A real directory at ``keep`` is emptied instead of removed.
+    """
     try:
         entries = list(os.scandir(path))
     except OSError:
         return
     for entry in entries:
         try:
-            if entry.is_dir(follow_symlinks=False):
+            if entry.path == keep and entry.is_dir(follow_symlinks=False):
+                os.chmod(entry.path, 0o700)
+                _empty_dir(entry.path)
+            elif entry.is_dir(follow_symlinks=False):
                 try:
                     os.chmod(entry.path, 0o700)
                 except OSError:
