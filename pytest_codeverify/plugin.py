@@ -40,6 +40,10 @@ OPTIONS: dict[str, tuple[str, str, Any]] = {
                              "(overrides the codeverify marker's code/path)", "string", None),
 }
 
+METAVARS = {"codeverify_candidate": "PATH", "codeverify_rewards": "PATH", "codeverify_problems": "FILE",
+            "codeverify_memory_limit": "MIB", "codeverify_time_limit": "SECONDS", "codeverify_output_limit": "BYTES",
+            "codeverify_pass_k": "K,K"}
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("codeverify", "code verification of JSONL datasets")
@@ -48,7 +52,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         if ini_type == "bool":
             group.addoption(flag, action="store_true", dest=name, default=None, help=help_text)
         else:
-            group.addoption(flag, dest=name, default=None, metavar=name.split("_")[-1].upper(), help=help_text)
+            group.addoption(flag, dest=name, default=None, metavar=METAVARS.get(name, name.split("_")[-1].upper()),
+                            help=help_text)
         parser.addini(name, help_text, type=ini_type, default=default)  # type: ignore[arg-type]
 
 
