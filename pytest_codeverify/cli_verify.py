@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 from .engine import verify_case
 from .formats import Defaults, load_file
@@ -29,8 +30,8 @@ def run(args: argparse.Namespace) -> int:
             for record in load_file(path, args.format, Defaults()):
                 if record.error is not None:
                     print(f"error: {record.error}", file=sys.stderr)
-                    line = {"id": record.id, "problem_id": record.id, "reward": None, "passed": 0, "total": 0,
-                            "verdict": None, "tests": [], "error": str(record.error)}
+                    line: dict[str, Any] = {"id": record.id, "problem_id": record.id, "reward": None, "passed": 0,
+                                            "total": 0, "verdict": None, "tests": [], "error": str(record.error)}
                     out.write(json.dumps(line) + "\n")
                     continue
                 for case in record.cases:

@@ -45,7 +45,7 @@ def extract_code(response: str, language: str = "python", lenient: bool = False)
 
 
 def _fenced_blocks(text: str) -> list[tuple[str, str]]:
-    blocks = []
+    blocks: list[tuple[str, str]] = []
     position = 0
     while True:
         opening = _FENCE.search(text, position)

@@ -95,7 +95,8 @@ class RewardReporter:
             return
         props = dict(report.user_properties)
         if "verdict" in props and (report.when == "call" or (report.when == "setup" and not report.passed)):
-            self.results[report.nodeid] = TestResult(Verdict(props["verdict"]), float(props.get("time_s", 0.0)),
+            self.results[report.nodeid] = TestResult(Verdict(str(props["verdict"])),
+                                                     float(str(props.get("time_s", 0.0))),
                                                      str(props.get("message", "")))
         elif report.failed and report.nodeid not in self.results:
             # No verdict: the harness itself failed (a timeout backstop, a crashed worker).

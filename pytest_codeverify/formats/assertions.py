@@ -37,15 +37,17 @@ def _literal_call(node: ast.expr, function: str) -> _Call | None:
     """
     if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == function):
         return None
-    args = []
+    args: list[Any] = []
     for arg in node.args:
         value = _NO_VALUE if isinstance(arg, ast.Starred) else _literal(arg)
         if value is _NO_VALUE:
             return None
         args.append(value)
-    kwargs = {}
+    kwargs: dict[str, Any] = {}
     for keyword in node.keywords:
-        value = _NO_VALUE if keyword.arg is None else _literal(keyword.value)
+        if keyword.arg is None:  # **mapping
+            return None
+        value = _literal(keyword.value)
         if value is _NO_VALUE:
             return None
         kwargs[keyword.arg] = value
@@ -163,8 +165,8 @@ def convert_check(test_source: str, entry_point: str) -> Conversion:
         elif not _trivially_true(statement):
             kept.append(statement)
     if kept:
-        remaining = ast.FunctionDef(name="check", args=check.args, body=kept, decorator_list=[], returns=None,
-                                    type_params=[])
+        remaining = ast.FunctionDef(name="check", args=check.args, body=kept, decorator_list=[],  # type: ignore[call-arg]
+                                    returns=None, type_params=[])
         code = ast.unparse(ast.fix_missing_locations(ast.Module(body=[remaining], type_ignores=[])))
         result.tests.append(AssertTest(f"{code}\ncheck({entry_point})\n", name="check"))
     return result

@@ -21,7 +21,7 @@ def response_text(response: Any) -> str:
         return response
     if not isinstance(response, dict) or not isinstance(response.get("output"), list):
         raise CaseError("must be a string or a Responses object with an 'output' list", field="response")
-    parts = []
+    parts: list[str] = []
     for item in response["output"]:
         if isinstance(item, dict) and item.get("type") == "message" and isinstance(item.get("content"), list):
             parts.extend(part["text"] for part in item["content"]

@@ -38,6 +38,11 @@ import threading
 import time
 import types
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # never at run time: the runner's imports are copied into every job's child
+    from collections.abc import Callable
+    from typing import Any
+
 PROTOCOL_VERSION = 1
 SCRIPT_NAME = "solution.py"
 RESULT_FD = 3
@@ -50,7 +55,7 @@ _PRISTINE_BUILTINS = types.MappingProxyType(dict(builtins.__dict__))
 # built-ins from its globals' ``__builtins__`` when it is created), so a candidate that
 # monkeypatches ``builtins.type``, ``isinstance``, ``dict`` ... changes what its own code
 # sees, not the runner code that reduces and reports its results.
-__builtins__ = dict(builtins.__dict__)
+__builtins__ = dict(builtins.__dict__)  # type: ignore[assignment]
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 # ---------------------------------------------------------------------------------------
@@ -66,7 +71,7 @@ _SCALARS = (type(None), bool, int, str)
 _MAX_DEPTH = 200
 
 
-def encode_value(value: object, _depth: int = 0) -> object:
+def encode_value(value: Any, _depth: int = 0) -> object:
     """Encode a built-in value as JSON-compatible data that keeps its exact type.
 
     Only exact instances of ``None, bool, int, float, complex, str, bytes, list, tuple,
@@ -230,11 +235,11 @@ def _child_setup(job: dict, work_dir: str, stdin_fd: int, out_w: int, err_w: int
     os.environ.clear()
     os.environ.update({"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": work_dir, "LANG": "C.UTF-8",
                        "TMPDIR": work_dir, "PYTHONIOENCODING": "utf-8"})
-    sys.stdin = sys.__stdin__ = io.TextIOWrapper(
+    sys.stdin = sys.__stdin__ = io.TextIOWrapper(  # type: ignore[misc]
         open(0, "rb", closefd=False), encoding="utf-8", errors="surrogateescape", newline="\n")
-    sys.stdout = sys.__stdout__ = io.TextIOWrapper(
+    sys.stdout = sys.__stdout__ = io.TextIOWrapper(  # type: ignore[misc]
         open(1, "wb", closefd=False), encoding="utf-8", errors="surrogateescape", newline="\n")
-    sys.stderr = sys.__stderr__ = io.TextIOWrapper(
+    sys.stderr = sys.__stderr__ = io.TextIOWrapper(  # type: ignore[misc]
         open(2, "wb", closefd=False), encoding="utf-8", errors="backslashreplace", newline="\n",
         line_buffering=True)
     sys.argv = [SCRIPT_NAME]
@@ -244,7 +249,7 @@ def _child_setup(job: dict, work_dir: str, stdin_fd: int, out_w: int, err_w: int
 _STATUSES = frozenset({"compile_error", "ok", "not_plain", "exited", "exception", "passed"})
 
 
-def _make_reporter(secret: list, _dumps=json.dumps, _write_all=_write_all) -> object:
+def _make_reporter(secret: list, _dumps=json.dumps, _write_all=_write_all) -> Callable[[dict], None]:
     """A function that writes the child's outcome to the result channel, tagged with a nonce.
 
     The line is ``<nonce> <status> <json details>``: the nonce and status are formatted with
@@ -305,7 +310,7 @@ def _make_reduce(_type=type, _isinstance=isinstance, _list=list, _tuple=tuple, _
         (_set, lambda v: _set(_set.__iter__(v))),
     )
 
-    def reduce(value: object, depth: int = 0) -> object:
+    def reduce(value: Any, depth: int = 0) -> Any:
         """Reduce a value returned to assertion code to something whose ``==`` cannot be faked.
 
         Exact built-in values pass (containers are checked deeply); instances of subclasses of
@@ -377,7 +382,7 @@ def _exit_code_of(exc: SystemExit) -> int:
 def _finish(code: int) -> None:
     """Shut down as the interpreter would, then leave without running the runner's cleanup."""
     try:
-        threading._shutdown()  # joins non-daemon threads, as interpreter exit does
+        threading._shutdown()  # type: ignore[attr-defined]  # joins non-daemon threads, as exit does
     except BaseException:
         pass
     try:
@@ -409,7 +414,7 @@ def _child_main(job: dict, secret: list, _pristine=_PRISTINE_BUILTINS, _wrap=_wr
         return
     module = types.ModuleType("__main__")
     module.__file__ = SCRIPT_NAME
-    module.__builtins__ = builtins
+    module.__builtins__ = builtins  # type: ignore[attr-defined]
     sys.modules["__main__"] = module
     namespace = module.__dict__
     exit_code = 0
@@ -441,7 +446,7 @@ def _child_main(job: dict, secret: list, _pristine=_PRISTINE_BUILTINS, _wrap=_wr
                 test_globals[name] = _wrap(value) if is_function else value
             test_globals["__builtins__"] = dict(_pristine)
             test_globals["__name__"] = "__main__"
-            exec(tests, test_globals)
+            exec(tests, test_globals)  # type: ignore[arg-type]  # compiled above in assert mode
             report({"status": "passed"})
     except SystemExit as exc:
         exit_code = _exit_code_of(exc)
@@ -569,14 +574,14 @@ class Runner:
         status = None
         rusage = None
         killed_for = None
-        exited_at = None
+        exited_at: float | None = None
         while True:
             now = time.monotonic()
             if status is None:
                 waited, raw_status, usage = os.wait4(pid, os.WNOHANG)
                 if waited == pid:
                     status, rusage, exited_at = raw_status, usage, now
-            if status is not None and (not open_fds or now - exited_at > 0.05):
+            if exited_at is not None and (not open_fds or now - exited_at > 0.05):
                 break  # done; a leftover process holding a pipe open must not delay the result
             if killed_for is None:
                 if now - started > wall_limit:
@@ -614,7 +619,7 @@ class Runner:
                     truncated[fd] = True
                     chunk = chunk[:max(room, 0)]
                 buffers[fd] += chunk
-        wall = (exited_at or time.monotonic()) - started
+        wall = (exited_at if exited_at is not None else time.monotonic()) - started
         for fd in buffers:
             os.close(fd)
         if pidfd is not None:
