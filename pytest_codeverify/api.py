@@ -33,7 +33,7 @@ from .cases import (
     positive_int,
     positive_number,
 )
-from .engine import WALL_FACTOR, WALL_SLACK_S, CaseReport, verify_case
+from .engine import CaseReport, job_limits, verify_case
 from .formats import Defaults, detect
 from .judge import REWARD_MODES, Verdict, verdict_of_run
 from .sandbox import open_sandbox, resolve_backend
@@ -340,8 +340,7 @@ class Sandbox:
         return self._backend().run(job)
 
     def _limits(self, language: str, cpu: float, memory: int) -> dict[str, Any]:
-        return dict(language=_language(language), cpu_limit=cpu, wall_limit=cpu * WALL_FACTOR + WALL_SLACK_S,
-                    memory_limit_mb=memory, output_limit=self.output_limit)
+        return job_limits(cpu, memory, self.output_limit, _language(language))
 
 
 def _language(language: str) -> str:

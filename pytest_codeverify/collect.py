@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from .cases import AssertTest, CallTest, Case, CaseError, StdioTest
-from .engine import WALL_FACTOR, WALL_SLACK_S, run_test
+from .engine import run_test, wall_limit
 from .formats import Record, load_file
 from .judge import Outcome, Verdict
 from .sandbox.base import RESULT_GRACE_S
@@ -99,7 +99,8 @@ class CodeverifyItem(pytest.Item):
         self.test = case.tests[position]
         self.outcome: Outcome | None = None
         limit = case.limit_for(self.test)
-        backstop = limit * WALL_FACTOR + WALL_SLACK_S + RESULT_GRACE_S + 10
+        # Beyond the runner's own wall limit and the harness's wait for its answer.
+        backstop = wall_limit(limit) + RESULT_GRACE_S + 10
         self.add_marker(pytest.mark.timeout(backstop, method="signal"))
 
     def setup(self) -> None:

@@ -21,14 +21,23 @@ WALL_FACTOR = 2.0
 WALL_SLACK_S = 1.0
 
 
+def wall_limit(cpu_limit: float) -> float:
+    """The wall-clock backstop of a job with this CPU limit."""
+    return cpu_limit * WALL_FACTOR + WALL_SLACK_S
+
+
+def job_limits(cpu_limit: float, memory_limit_mb: int, output_limit: int, language: str) -> dict[str, Any]:
+    """A :class:`Job`'s limit fields: CPU seconds with their wall-clock backstop, memory, output."""
+    return dict(cpu_limit=cpu_limit, wall_limit=wall_limit(cpu_limit),
+                memory_limit_mb=memory_limit_mb, output_limit=output_limit, language=language)
+
+
 def make_job(case: Case, test: TestSpec, output_limit: int = 1 << 20) -> Job:
     """The sandbox job for one test of a case (the expected value is left out on purpose)."""
     if case.code is None:
         raise ValueError("the case has no code to run")
-    limit = case.limit_for(test)
-    common: dict[str, Any] = dict(code=case.code, cpu_limit=limit, wall_limit=limit * WALL_FACTOR + WALL_SLACK_S,
-                                  memory_limit_mb=case.memory_limit, output_limit=output_limit,
-                                  language=case.language)
+    common: dict[str, Any] = dict(code=case.code, **job_limits(case.limit_for(test), case.memory_limit,
+                                                                output_limit, case.language))
     if isinstance(test, StdioTest):
         return Job(mode="stdin", stdin=test.input.encode(), **common)
     if isinstance(test, CallTest):
