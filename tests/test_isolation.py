@@ -145,3 +145,26 @@ def test_kill_minus_one_inside_a_pid_namespace(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert [x["verdict"] for x in read_jsonl(tmp_path / "r.jsonl")] == ["AC", "AC"]
     assert sentinel.read_text() == "intact"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the cgroup that contains the fallback needs root")
+def test_fallback_without_bubblewrap_keeps_the_limits() -> None:
+    """Where bubblewrap is unusable the runner is a plain process: isolation is gone (the header
+    says so), but limits, verdicts and the cleanup of leftover processes still hold."""
+    from pytest_codeverify.sandbox.local import Capabilities
+
+    with LocalSandbox(Capabilities(bwrap=None, bwrap_version="", cgroups=True)) as fallback:
+        assert "NO namespace isolation" in fallback.description
+        assert output_of(fallback, "print(input)") == ("OK", "<built-in function input>")
+        assert output_of(fallback, "while True:\n    pass", time_limit=1)[0] == "TLE"
+        bomb = "x = []\nwhile True:\n    x.append(bytearray(8 << 20))"
+        assert output_of(fallback, bomb, memory_limit=64)[0] == "MLE"
+        assert output_of(fallback, "import os\nwhile True:\n    os.fork()", time_limit=1)[0] in ("RE", "TLE")
+        daemon = ("import os, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
+                  "        time.sleep(60)\n    os._exit(0)\nprint('spawned')")
+        assert output_of(fallback, daemon) == ("OK", "spawned")
+        cgroup, runner = fallback._cgroup, fallback._proc
+        assert cgroup is not None and runner is not None
+        # The daemon left the runner's session; the cgroup still held it, and it is gone.
+        assert cgroup.procs_files()[0].read_text().split() == [str(runner.pid)]
+        assert output_of(fallback, "print('alive')") == ("OK", "alive")

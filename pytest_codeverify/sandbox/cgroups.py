@@ -117,12 +117,23 @@ class Cgroup:
                 return int(value)
         return 0
 
-    def kill_all(self) -> None:
+    def kill_all(self, spare: int | None = None) -> None:
+        """SIGKILL every process in the cgroup (but ``spare``, a pid to leave alive)."""
         for procs in self.procs_files():
-            with contextlib.suppress(OSError):
-                for pid in procs.read_text().split():
+            for pid in _pids(procs):
+                if pid != spare:
                     with contextlib.suppress(OSError):
-                        os.kill(int(pid), signal.SIGKILL)
+                        os.kill(pid, signal.SIGKILL)
+
+    def empty(self, spare: int | None = None, timeout: float = 2.0) -> None:
+        """Kill every process but ``spare`` and wait until they are gone (they count as pids)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            left = [pid for procs in self.procs_files() for pid in _pids(procs) if pid != spare]
+            if not left:
+                return
+            self.kill_all(spare)
+            time.sleep(0.002)
 
     def remove(self) -> None:
         """Kill whatever is left inside and remove the cgroup."""
@@ -137,3 +148,10 @@ class Cgroup:
                 except OSError:
                     self.kill_all()
                     time.sleep(0.005)
+
+
+def _pids(procs: Path) -> list[int]:
+    try:
+        return [int(pid) for pid in procs.read_text().split()]
+    except OSError:
+        return []

@@ -274,6 +274,10 @@ class LocalSandbox(Sandbox):
     def _after_job(self, job: Job) -> bool:
         if self._cgroup is None:
             return False
+        if not self.caps.bwrap and self._proc is not None:
+            # Without a PID namespace the runner cannot reach processes that left its session
+            # (a double-forked daemon); the cgroup still holds them.
+            self._cgroup.empty(spare=self._proc.pid)
         return self._cgroup.oom_kills() > self._oom_before
 
 

@@ -177,13 +177,17 @@ def _write_frame(fd: int, message: dict) -> None:
     _write_all(fd, _HEADER.pack(len(body)) + body)
 
 
-def _set_dumpable(flag: int) -> None:
+def _prctl(option: int, value: int) -> None:
     try:
         import ctypes
 
-        ctypes.CDLL(None).prctl(4, flag, 0, 0, 0)  # PR_SET_DUMPABLE
+        ctypes.CDLL(None).prctl(option, value, 0, 0, 0)
     except Exception:
         pass
+
+
+def _set_dumpable(flag: int) -> None:
+    _prctl(4, flag)  # PR_SET_DUMPABLE
 
 
 # ---------------------------------------------------------------------------------------
@@ -519,6 +523,8 @@ class Runner:
             _write_frame(self.out_fd, result)
 
     def run(self, job: dict) -> dict:
+        if not self.is_init:
+            self.sweep()  # reap what the harness killed since the last job (they count as pids)
         self.prepare_workdir()
         stdin_fd = os.memfd_create("stdin", 0)
         data = base64.b64decode(job.get("stdin") or "")
@@ -726,6 +732,10 @@ def main() -> None:
         os.setgid(uid)
         os.setuid(uid)
     _set_dumpable(0)  # the candidate's processes may not ptrace or read the runner's memory
+    if os.getpid() != 1:
+        # Outside its own PID namespace, orphans of a job are re-parented to the runner, which
+        # reaps them, instead of to the machine's init.
+        _prctl(36, 1)  # PR_SET_CHILD_SUBREAPER
     work_root = args[args.index("--work-root") + 1] if "--work-root" in args else "/tmp"
     Runner(in_fd, out_fd, work_root, isolated="--isolated" in args).serve()
 
