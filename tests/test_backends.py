@@ -108,3 +108,29 @@ def test_leftover_files_do_not_reach_the_next_job(sandbox) -> None:
     run(sandbox, "open('/tmp/left', 'w').write('x')\nopen('/dev/shm/left', 'w').write('x')")
     out, _, _ = run(sandbox, "import os\nprint(os.path.exists('/tmp/left'), os.path.exists('/dev/shm/left'))")
     assert json.loads(out.strip().lower().replace(" ", ",").join("[]")) == [False, False]
+
+
+def test_ipc_objects_do_not_reach_the_next_job(sandbox) -> None:
+    """System V shared memory, semaphores and message queues, and POSIX message queues, live in
+    the sandbox's IPC namespace, which outlives a job: each job starts without any."""
+    leave = ("import ctypes, os\nlibc = ctypes.CDLL(None)\n"
+             "print(libc.shmget(1234, 4096, 0o1600) >= 0, libc.semget(5678, 1, 0o1600) >= 0,"
+             " libc.msgget(9012, 0o1600) >= 0)\n"
+             "if os.path.isdir('/dev/mqueue'):\n    open('/dev/mqueue/left', 'w').close()\n")
+    assert run(sandbox, leave)[0] == "True True True\n"
+    count = ("import os\n"
+             "rows = [len(open(f'/proc/sysvipc/{k}').read().splitlines()) - 1 for k in ('shm', 'sem', 'msg')]\n"
+             "print(rows, os.listdir('/dev/mqueue') if os.path.isdir('/dev/mqueue') else [])")
+    assert run(sandbox, count)[0] == "[0, 0, 0] []\n"
+
+
+def test_a_job_is_charged_for_the_cpu_time_of_all_its_processes(sandbox) -> None:
+    """A fork bomb ends on its CPU time, all processes counted, within a fraction of its wall
+    limit: charged for one process alone it ran to the wall limit while its copies filled
+    memory, and its verdict (TLE or MLE) depended on timing."""
+    from pytest_codeverify.cases import Case, StdioTest
+    from pytest_codeverify.engine import run_test
+
+    case = Case("bomb", "bomb", (StdioTest("", ""),), FORK_BOMB, time_limit=1, memory_limit=256)
+    outcome = run_test(sandbox, case, case.tests[0])
+    assert (outcome.verdict.value, outcome.message) == ("TLE", "CPU time exceeded the limit of 1 s")

@@ -57,6 +57,8 @@ _PRISTINE_BUILTINS = types.MappingProxyType(dict(builtins.__dict__))
 # sees, not the runner code that reduces and reports its results.
 __builtins__ = dict(builtins.__dict__)  # type: ignore[assignment]
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+#: Seconds between two measurements of a running job's CPU time.
+CPU_CHECK_INTERVAL = 0.01
 
 # ---------------------------------------------------------------------------------------
 # Value codec: built-in values only, type preserving, shared with the trusted judge.
@@ -493,6 +495,16 @@ def _cpu_seconds(pid: int) -> float:
         return 0.0
 
 
+def _namespace_cpu_seconds() -> float:
+    """CPU time of every live process of this PID namespace but its init (the runner): all a
+    job's processes, so a job of many processes (a fork bomb) is charged for all of them."""
+    total = 0.0
+    for name in os.listdir("/proc"):
+        if name.isdigit() and name != "1":
+            total += _cpu_seconds(int(name))
+    return total
+
+
 class Runner:
     """Receives jobs, forks a child per job, collects its output, cleans up after it."""
 
@@ -581,6 +593,7 @@ class Runner:
         rusage = None
         killed_for = None
         exited_at: float | None = None
+        next_cpu_check = started + CPU_CHECK_INTERVAL
         while True:
             now = time.monotonic()
             if status is None:
@@ -592,10 +605,13 @@ class Runner:
             if killed_for is None:
                 if now - started > wall_limit:
                     killed_for = "wall"
-                elif status is None and _cpu_seconds(pid) > cpu_limit + 0.05:
-                    killed_for = "cpu"
                 elif any(truncated[fd] for fd in (out_r, err_r)):
                     killed_for = "output"
+                elif status is None and now >= next_cpu_check:
+                    # Reading /proc costs more than a short job's whole run: not at every wake-up.
+                    next_cpu_check = now + CPU_CHECK_INTERVAL
+                    if self.job_cpu_seconds(pid) > cpu_limit + 0.05:
+                        killed_for = "cpu"
                 if killed_for is not None:
                     try:
                         os.killpg(pid, signal.SIGKILL)
@@ -651,6 +667,10 @@ class Runner:
             result["killed_for"] = "cpu"
         return result
 
+    def job_cpu_seconds(self, pid: int) -> float:
+        """CPU time of the job so far: all its processes as the namespace's init, else the child's."""
+        return _namespace_cpu_seconds() if self.is_init else _cpu_seconds(pid)
+
     def sweep(self) -> None:
         """Kill every process but this one; as the namespace's init, that is all the candidate's."""
         if self.is_init:
@@ -674,12 +694,45 @@ class Runner:
         # setup), but only while it is still the runner's real directory, not a candidate's
         # replacement or symlink; everything in and beside it goes.
         _empty_dir(self.work_root, keep=self.work_dir)
-        if self.isolated and os.path.isdir("/dev/shm"):
-            _empty_dir("/dev/shm")
+        if self.isolated:
+            # The IPC namespace outlives jobs too: shared memory, semaphores and message queues
+            # left by one test must not reach the next.
+            for shared in ("/dev/shm", "/dev/mqueue"):
+                if os.path.isdir(shared):
+                    _empty_dir(shared)
+            _remove_sysv_ipc()
 
     def prepare_workdir(self) -> None:
         if not os.path.isdir(self.work_dir):  # first job, or cleanup removed an impostor
             os.makedirs(self.work_dir, mode=0o700, exist_ok=True)
+
+
+#: /proc/sysvipc file -> the libc function that removes one of its objects.
+_SYSV_IPC = (("shm", "shmctl"), ("sem", "semctl"), ("msg", "msgctl"))
+_IPC_RMID = 0
+
+
+def _remove_sysv_ipc() -> None:
+    """Remove every System V shared memory segment, semaphore set and message queue in reach."""
+    for kind, function in _SYSV_IPC:
+        try:
+            with open(f"/proc/sysvipc/{kind}") as table:
+                ids = [int(line.split()[1]) for line in table.readlines()[1:] if line.strip()]
+        except (OSError, ValueError, IndexError):
+            continue
+        if not ids:
+            continue
+        try:
+            import ctypes
+
+            remove = getattr(ctypes.CDLL(None), function)
+        except (OSError, AttributeError):
+            continue
+        for ipc_id in ids:
+            if function == "semctl":
+                remove(ipc_id, 0, _IPC_RMID)
+            else:
+                remove(ipc_id, _IPC_RMID, None)
 
 
 def _empty_dir(path: str, keep: str = "") -> None:
