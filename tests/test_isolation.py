@@ -159,7 +159,9 @@ def test_fallback_without_bubblewrap_keeps_the_limits() -> None:
         assert output_of(fallback, "while True:\n    pass", time_limit=1)[0] == "TLE"
         bomb = "x = []\nwhile True:\n    x.append(bytearray(8 << 20))"
         assert output_of(fallback, bomb, memory_limit=64)[0] == "MLE"
-        assert output_of(fallback, "import os\nwhile True:\n    os.fork()", time_limit=1)[0] in ("RE", "TLE")
+        # Contained by the pids cgroup. Not being init, the runner charges CPU time to the job's
+        # first process only, so the copies may fill memory before the wall limit: MLE is right too.
+        assert output_of(fallback, "import os\nwhile True:\n    os.fork()", time_limit=1)[0] in ("RE", "TLE", "MLE")
         daemon = ("import os, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
                   "        time.sleep(60)\n    os._exit(0)\nprint('spawned')")
         assert output_of(fallback, daemon) == ("OK", "spawned")
