@@ -35,7 +35,7 @@ from .cases import (
 )
 from .engine import CaseReport, job_limits, verify_case
 from .formats import Defaults, detect
-from .judge import REWARD_MODES, Verdict, verdict_of_run
+from .judge import REWARD_MODES, Verdict, shorten, verdict_of_run
 from .sandbox import open_sandbox, resolve_backend
 from .sandbox.base import Job, RawResult, SandboxError
 from .sandbox.base import Sandbox as Backend
@@ -93,10 +93,6 @@ class CandidateError(Exception):
         return text
 
 
-def _short(text: str, limit: int = 120) -> str:
-    return text if len(text) <= limit else text[:limit - 3] + "..."
-
-
 def _check_limits(time_limit: float | None, memory_limit: int | None) -> None:
     try:
         if time_limit is not None:
@@ -143,7 +139,7 @@ class Candidate:
         except UnsupportedValue as exc:
             raise TypeError(f"arguments must be plain built-in values to enter the sandbox: {exc}") from None
         shown = ", ".join([repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()])
-        where = f"{self.entry_point}({_short(shown)})"
+        where = f"{self.entry_point}({shorten(shown, 120)})"
         raw = self.sandbox._run(Job(code=self.code, mode="call", entry_point=self.entry_point, args=encoded_args,
                                     kwargs=encoded_kwargs, **self.sandbox._limits(self.language, self.time_limit,
                                                                                   self.memory_limit)))

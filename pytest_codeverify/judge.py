@@ -85,7 +85,7 @@ def judge(case: Case, test: TestSpec, raw: RawResult) -> Outcome:
             same, why = compare_value(value, test.expected, typed=test.typed, compare=case.compare)
         if same:
             return done(Verdict.AC)
-        return Outcome(Verdict.WA, why, round(raw.cpu_s, 6), _short(repr(value)), stderr, expected)
+        return Outcome(Verdict.WA, why, round(raw.cpu_s, 6), shorten(repr(value)), stderr, expected)
     if isinstance(test, AssertTest):
         if status == "passed":
             return done(Verdict.AC)
@@ -159,7 +159,7 @@ def compare_output(got: str, expected: str, compare: Compare) -> tuple[bool, str
         got_lines, want_lines = _lines(got), _lines(expected)
         for number, (a, b) in enumerate(zip(got_lines, want_lines, strict=False), start=1):
             if a != b:
-                return False, f"line {number}: expected {_short(b)!r}, got {_short(a)!r}"
+                return False, f"line {number}: expected {shorten(b)!r}, got {shorten(a)!r}"
         if len(got_lines) != len(want_lines):
             return False, f"expected {len(want_lines)} line(s), got {len(got_lines)}"
         return True, ""
@@ -169,7 +169,7 @@ def compare_output(got: str, expected: str, compare: Compare) -> tuple[bool, str
             continue
         if compare.mode == "float" and _close(a, b, compare.tolerance or 0.0):
             continue
-        return False, f"token {number}: expected {_short(b)!r}, got {_short(a)!r}"
+        return False, f"token {number}: expected {shorten(b)!r}, got {shorten(a)!r}"
     if len(got_tokens) != len(want_tokens):
         return False, f"expected {len(want_tokens)} token(s), got {len(got_tokens)}"
     return True, ""
@@ -197,8 +197,8 @@ def _close(a: str, b: str, tolerance: float) -> bool:
 def _first_difference(got: str, expected: str) -> str:
     for index, (a, b) in enumerate(zip(got, expected, strict=False)):
         if a != b:
-            return f"first difference at character {index}: expected {_short(expected[index:])!r}, " \
-                   f"got {_short(got[index:])!r}"
+            return f"first difference at character {index}: expected {shorten(expected[index:])!r}, " \
+                   f"got {shorten(got[index:])!r}"
     return f"expected {len(expected)} characters, got {len(got)}"
 
 
@@ -215,7 +215,7 @@ def compare_value(got: Any, expected: Any, *, typed: bool, compare: Compare | No
             same = bool(got == expected)
         except Exception as exc:  # comparing built-in values can still raise (e.g. deep recursion)
             return False, f"comparison failed: {type(exc).__name__}"
-        return (True, "") if same else (False, f"expected {_short(repr(expected))}, got {_short(repr(got))}")
+        return (True, "") if same else (False, f"expected {shorten(repr(expected))}, got {shorten(repr(got))}")
     tolerance = compare.tolerance if compare is not None and compare.mode == "float" else None
     problem = _json_difference(got, expected, tolerance, "")
     return (True, "") if problem is None else (False, problem)
@@ -230,18 +230,18 @@ def compare_relation(got: Any, relation: str, expected: Any, argument: Any = Non
     try:
         if relation == "is":
             same = got is expected
-            what = f"expected {expected!r} (is), got {_short(repr(got))}"
+            what = f"expected {expected!r} (is), got {shorten(repr(got))}"
         elif relation == "truthy":
-            same, what = bool(got), f"expected a true value, got {_short(repr(got))}"
+            same, what = bool(got), f"expected a true value, got {shorten(repr(got))}"
         elif relation == "falsy":
-            same, what = not got, f"expected a false value, got {_short(repr(got))}"
+            same, what = not got, f"expected a false value, got {shorten(repr(got))}"
         elif relation in ("abs_lt", "abs_le"):
             distance = abs(got - expected)
             same = bool(distance < argument) if relation == "abs_lt" else bool(distance <= argument)
-            what = f"expected within {argument!r} of {expected!r}, got {_short(repr(got))}"
+            what = f"expected within {argument!r} of {expected!r}, got {shorten(repr(got))}"
         elif relation == "isclose":
             same = math.isclose(got, expected, **(argument or {}))
-            what = f"expected close to {expected!r}, got {_short(repr(got))}"
+            what = f"expected close to {expected!r}, got {shorten(repr(got))}"
         else:
             raise ValueError(f"unknown relation {relation!r}")
     except (TypeError, ValueError, OverflowError, ArithmeticError, RecursionError) as exc:
@@ -254,16 +254,16 @@ def _json_difference(got: Any, want: Any, tolerance: float | None, where: str) -
     if isinstance(want, bool) or want is None or isinstance(want, str):
         if type(got) is type(want) and got == want:
             return None
-        return f"expected {_short(repr(want))}{at}, got {_short(repr(got))}"
+        return f"expected {shorten(repr(want))}{at}, got {shorten(repr(got))}"
     if isinstance(want, (int, float)):
         if isinstance(got, bool) or not isinstance(got, (int, float)):
-            return f"expected {want!r}{at}, got {_short(repr(got))}"
+            return f"expected {want!r}{at}, got {shorten(repr(got))}"
         if got == want or (tolerance is not None and math.isclose(got, want, rel_tol=tolerance, abs_tol=tolerance)):
             return None
         return f"expected {want!r}{at}, got {got!r}"
     if isinstance(want, list):
         if not isinstance(got, (list, tuple)):
-            return f"expected a list{at}, got {_short(repr(got))}"
+            return f"expected a list{at}, got {shorten(repr(got))}"
         if len(got) != len(want):
             return f"expected {len(want)} item(s){at}, got {len(got)}"
         for index, (g, w) in enumerate(zip(got, want, strict=False)):
@@ -273,7 +273,7 @@ def _json_difference(got: Any, want: Any, tolerance: float | None, where: str) -
         return None
     if isinstance(want, dict):
         if not isinstance(got, dict) or not all(isinstance(k, str) for k in got):
-            return f"expected an object{at}, got {_short(repr(got))}"
+            return f"expected an object{at}, got {shorten(repr(got))}"
         if set(got) != set(want):
             return f"expected keys {sorted(want)}{at}, got {sorted(got)}"
         for key in want:
@@ -284,7 +284,8 @@ def _json_difference(got: Any, want: Any, tolerance: float | None, where: str) -
     return f"cannot compare with expected value of type {type(want).__name__}"
 
 
-def _short(text: str, limit: int = 80) -> str:
+def shorten(text: str, limit: int = 80) -> str:
+    """``text`` cut to ``limit`` characters, an ellipsis marking the cut."""
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 

@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .cases import LANGUAGES, Case, CaseError, StdioTest, check_language
 from .engine import CaseReport, TestReport, make_job, run_test
-from .formats import READERS, Defaults, detect
+from .formats import READERS, Defaults, detect, given_id
 from .judge import Outcome, Verdict, classify
 from .sandbox import Sandbox, SandboxError
 from .server_nemo import NEMO_GYM_REWARD_MODE, is_nemo_gym_request, nemo_gym_case
@@ -450,7 +450,7 @@ def create_app(config: ServerConfig, pool: SandboxPool | None = None) -> FastAPI
             position = 0
             for record, item, plan in zip(records, read, plans, strict=True):
                 if isinstance(item, CaseError) or plan is None:
-                    results.append({"id": _record_id(record), "reward": None, "passed": 0, "total": 0,
+                    results.append({"id": given_id(record), "reward": None, "passed": 0, "total": 0,
                                     "verdict": None, "tests": [], "error": str(item)})
                     continue
                 count = sum(len(group) for group in plan)
@@ -509,11 +509,6 @@ def _regroup(flat: list[Any], groups: list[list[Future[Any]]]) -> list[list[Any]
         out.append(flat[position:position + len(group)])
         position += len(group)
     return out
-
-
-def _record_id(record: Any) -> str | None:
-    value = record.get("id") if isinstance(record, dict) else None
-    return str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
 
 
 def _pydantic_errors(exc: ValidationError) -> list[dict[str, Any]]:

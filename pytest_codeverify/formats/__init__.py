@@ -32,7 +32,7 @@ PROMPT_KEY = "prompt text"
 #: A problem's own candidate (MBPP's reference ``code``) gives way to the sample's.
 CANDIDATE_FIELDS = ("code", "completion", "response", "solutions", "code_list")
 
-__all__ = ["READERS", "Defaults", "Reader", "Record", "detect", "load_file", "load_problems"]
+__all__ = ["READERS", "Defaults", "Reader", "Record", "detect", "given_id", "load_file", "load_problems"]
 
 
 @dataclass(frozen=True)
@@ -142,7 +142,7 @@ def load_file(path: str | Path, format: str = "auto", defaults: Defaults | None 
                 reader = detect(record)
             cases = reader.read(record, number, defaults)
         except CaseError as exc:
-            yield Record(shown, number, _safe_id(record, number), error=exc.located(shown, number),
+            yield Record(shown, number, given_id(record) or str(number), error=exc.located(shown, number),
                          format=reader.name if reader else "")
             continue
         if reader.name != "native":
@@ -163,6 +163,7 @@ def _place(case: Case, path: str, line: int, index: int) -> Case:
     return replace(case, path=path, line=line, index=index)
 
 
-def _safe_id(record: dict[str, Any], line: int) -> str:
-    value = record.get("id")
-    return str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else str(line)
+def given_id(record: Any) -> str | None:
+    """A record's own ``id`` when it is a usable one (a string or an integer), else ``None``."""
+    value = record.get("id") if isinstance(record, dict) else None
+    return str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else None
