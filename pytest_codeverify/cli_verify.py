@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
 
-from .engine import verify_case
+from .engine import unreadable_line, verify_case
 from .formats import Defaults, load_file
 from .judge import REWARD_MODES
 from .sandbox import BACKENDS, open_sandbox
@@ -30,9 +29,7 @@ def run(args: argparse.Namespace) -> int:
             for record in load_file(path, args.format, Defaults()):
                 if record.error is not None:
                     print(f"error: {record.error}", file=sys.stderr)
-                    line: dict[str, Any] = {"id": record.id, "problem_id": record.id, "reward": None, "passed": 0,
-                                            "total": 0, "verdict": None, "tests": [], "error": str(record.error)}
-                    out.write(json.dumps(line) + "\n")
+                    out.write(json.dumps(unreadable_line(record.id, record.error)) + "\n")
                     continue
                 for case in record.cases:
                     out.write(json.dumps(verify_case(sandbox, case, args.reward).to_dict()) + "\n")

@@ -124,6 +124,12 @@ class CaseReport:
         return "\n".join(lines)
 
 
+def unreadable_line(record_id: str | None, error: object) -> dict[str, Any]:
+    """The rewards line of a record that could not be read: no tests, ``reward`` null, the error."""
+    return {"id": record_id, "problem_id": record_id, "reward": None, "passed": 0, "total": 0, "verdict": None,
+            "tests": [], "error": str(error)}
+
+
 def verify_case(sandbox: Sandbox, case: Case, reward_mode: str = "fraction",
                 output_limit: int = 1 << 20) -> CaseReport:
     """Run every test of ``case`` and return its report."""

@@ -19,6 +19,7 @@ import pytest
 
 from .cases import Case
 from .collect import node_names
+from .engine import unreadable_line
 from .fixtures import REPORT_PROPERTY
 from .formats import load_file
 from .judge import Verdict, case_verdict, pass_at_k, reward
@@ -138,9 +139,8 @@ class RewardReporter:
                 node = f"{file_id}::{name}"
                 if case is None:
                     if node in self.collect_errors or error is not None:
-                        lines.append(CaseLine(file_id, record.line, 0, {
-                            "id": record.id, "problem_id": record.id, "reward": None, "passed": 0, "total": 0,
-                            "verdict": None, "tests": [], "error": str(error), "line": record.line}))
+                        lines.append(CaseLine(file_id, record.line, 0,
+                                              {**unreadable_line(record.id, error), "line": record.line}))
                     continue
                 line = self._case_line(case, node)
                 if line is not None:

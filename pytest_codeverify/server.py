@@ -32,7 +32,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .cases import LANGUAGES, Case, CaseError, StdioTest, check_language
-from .engine import CaseReport, TestReport, make_job, run_test
+from .engine import CaseReport, TestReport, make_job, run_test, unreadable_line
 from .formats import READERS, Defaults, detect, given_id
 from .judge import Outcome, Verdict, classify
 from .sandbox import Sandbox, SandboxError
@@ -450,8 +450,7 @@ def create_app(config: ServerConfig, pool: SandboxPool | None = None) -> FastAPI
             position = 0
             for record, item, plan in zip(records, read, plans, strict=True):
                 if isinstance(item, CaseError) or plan is None:
-                    results.append({"id": given_id(record), "reward": None, "passed": 0, "total": 0,
-                                    "verdict": None, "tests": [], "error": str(item)})
+                    results.append(unreadable_line(given_id(record), item))
                     continue
                 count = sum(len(group) for group in plan)
                 mine = flat[position:position + count]
