@@ -170,3 +170,11 @@ def test_fallback_without_bubblewrap_keeps_the_limits() -> None:
         # The daemon left the runner's session; the cgroup still held it, and it is gone.
         assert cgroup.procs_files()[0].read_text().split() == [str(runner.pid)]
         assert output_of(fallback, "print('alive')") == ("OK", "alive")
+
+
+def test_memory_limit_follows_each_job_down_and_up(sandbox: LocalSandbox) -> None:
+    """Each job gets its own memory limit, whatever the job before it had (cgroup v1 refused
+    raising the limit above the memory+swap limit, and the refusal went unnoticed)."""
+    allocate = "x = bytearray(600 << 20)\nprint(len(x) >> 20)"
+    for limit, expected in [(512, "MLE"), (1024, "OK"), (512, "MLE"), (2048, "OK"), (64, "MLE"), (1024, "OK")]:
+        assert output_of(sandbox, allocate, memory_limit=limit)[0] == expected, limit

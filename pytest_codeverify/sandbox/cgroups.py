@@ -90,19 +90,23 @@ class Cgroup:
         return int((self.dirs["memory"] / name).read_text())
 
     def set_memory_limit(self, limit: int) -> None:
+        """Set the memory limit (and memory+swap, where accounted, to the same: no swapping).
+
+        Raises ``OSError`` when the kernel refuses: a limit silently left as it was would turn
+        the next job's verdicts wrong.
+        """
         if self.version == 2:
             (self.dirs["memory"] / "memory.max").write_text(str(limit))
             return
         path = self.dirs["memory"]
+        plain = path / "memory.limit_in_bytes"
         memsw = path / "memory.memsw.limit_in_bytes"
-        order = [path / "memory.limit_in_bytes", memsw]
-        current = int(order[0].read_text())
-        if limit < current:
-            order.reverse()  # memsw may never be below the plain limit
+        # The kernel keeps memory+swap >= memory at every step: raise memory+swap first when
+        # raising, lower it last when lowering.
+        order = [memsw, plain] if limit > int(plain.read_text()) else [plain, memsw]
         for target in order:
             if target.exists():
-                with contextlib.suppress(OSError):
-                    target.write_text(str(limit))
+                target.write_text(str(limit))
 
     def oom_kills(self) -> int:
         """How many processes the kernel killed in this cgroup for memory so far."""
