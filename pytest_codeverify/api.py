@@ -36,10 +36,10 @@ from .cases import (
 from .engine import CaseReport, job_limits, verify_case
 from .formats import Defaults, detect
 from .judge import REWARD_MODES, Verdict, shorten, verdict_of_run
+from .protocol import Job, RawResult, UnsupportedValue, decode_value, encode_value
 from .sandbox import open_sandbox, resolve_backend
-from .sandbox.base import Job, RawResult, SandboxError
 from .sandbox.base import Sandbox as Backend
-from .sandbox.runner import UnsupportedValue, decode_value, encode_value
+from .sandbox.base import SandboxError
 
 __all__ = ["Candidate", "CandidateError", "RunResult", "Sandbox"]
 

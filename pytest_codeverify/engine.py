@@ -11,8 +11,8 @@ from typing import Any
 
 from .cases import AssertTest, CallTest, Case, StdioTest, TestSpec
 from .judge import Outcome, Verdict, case_verdict, judge, reward
-from .sandbox.base import Job, Sandbox, SandboxError
-from .sandbox.runner import UnsupportedValue, encode_value
+from .protocol import Job, UnsupportedValue, encode_value
+from .sandbox.base import Sandbox, SandboxError
 
 #: The wall-clock backstop, as a multiple of the CPU limit plus slack: generous enough that
 #: a loaded machine does not turn valid programs into TLEs, tight enough that a sleeping or

@@ -14,8 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from .cases import AssertTest, CallTest, Case, Compare, StdioTest, TestSpec
-from .sandbox.base import RawResult
-from .sandbox.runner import decode_value
+from .protocol import RawResult, decode_value
 
 _SIGNAL_NAMES = {4: "SIGILL", 6: "SIGABRT", 7: "SIGBUS", 8: "SIGFPE", 9: "SIGKILL", 11: "SIGSEGV",
                  13: "SIGPIPE", 15: "SIGTERM", 24: "SIGXCPU", 25: "SIGXFSZ"}

@@ -46,7 +46,7 @@ class CaseLine:
     data: dict[str, Any]
 
 
-@dataclass
+@dataclass(eq=False)  # registered as a plugin: pytest keeps plugins in sets
 class RewardReporter:
     """Collects test reports and writes the rewards summary and file at the end."""
 

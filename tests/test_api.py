@@ -14,8 +14,8 @@ from pytest_codeverify import Candidate, CandidateError, CaseError, RunResult, S
 from pytest_codeverify.engine import verify_case
 from pytest_codeverify.formats import Defaults, detect
 from pytest_codeverify.judge import verdict_of_run
+from pytest_codeverify.protocol import Job, RawResult
 from pytest_codeverify.sandbox import open_sandbox
-from pytest_codeverify.sandbox.base import Job, RawResult
 
 ADD = "def add(a, b):\n    return a + b\n"
 SUM_PROGRAM = "print(sum(map(int, input().split())))"

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from pytest_codeverify.judge import Verdict, classify
-from pytest_codeverify.sandbox.base import RawResult
+from pytest_codeverify.protocol import RawResult
 from pytest_codeverify.server_pool import PoolFull, SandboxPool
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .base import Job, RawResult, Sandbox, SandboxError
+from ..protocol import Job, RawResult
+from .base import Sandbox, SandboxError
 from .local import LocalSandbox
 
 BACKENDS = ("auto", "local", "docker")

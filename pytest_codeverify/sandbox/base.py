@@ -9,138 +9,23 @@ tell a broken sandbox (verdict ``SE``) from a wrong program.
 from __future__ import annotations
 
 import abc
-import base64
-import json
-import struct
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-RUNNER_PATH = Path(__file__).with_name("runner.py")
-_HEADER = struct.Struct(">I")
+from ..protocol import FrameReader, Job, ProtocolError, RawResult, check_hello, encode_frame
+from .bundle import runner_bootstrap
+
 #: Seconds the harness waits for a result beyond the job's own wall limit.
 RESULT_GRACE_S = 5.0
-#: Largest result frame accepted from a runner (two capped streams, base64, plus slack).
-MAX_FRAME = 64 << 20
 
 
 def runner_source() -> str:
-    """The runner's source text, passed to ``python3 -c`` inside the sandbox."""
-    return RUNNER_PATH.read_text()
+    """The program text that starts a runner inside a sandbox (``python3 -I -S -c``)."""
+    return runner_bootstrap()
 
 
 class SandboxError(RuntimeError):
     """The sandbox failed (not the candidate): the affected test gets verdict ``SE``."""
-
-
-@dataclass(frozen=True)
-class Job:
-    """One execution of a candidate program.
-
-    ``mode`` is ``stdin`` (run the program on ``stdin``), ``call`` (define, then call
-    ``entry_point`` with encoded ``args``/``kwargs``) or ``assert`` (define, then run
-    ``setup`` and ``assert_code``). Limits: CPU seconds, wall seconds, MiB, bytes per stream.
-    """
-
-    code: str
-    mode: str = "stdin"
-    stdin: bytes = b""
-    cpu_limit: float = 2.0
-    wall_limit: float = 5.0
-    memory_limit_mb: int = 512
-    output_limit: int = 1 << 20
-    entry_point: str | None = None
-    args: Any = field(default_factory=list)
-    kwargs: Any = field(default_factory=lambda: {"dict": []})
-    args_source: str | None = None  # literal source of the arguments; replaces args/kwargs
-    setup: str = ""
-    assert_code: str = ""
-    language: str = "python"
-
-    def to_message(self, job_id: int, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-        """The runner protocol's job frame (see :mod:`.runner`)."""
-        message: dict[str, Any] = {
-            "type": "job", "id": job_id, "mode": self.mode, "code": self.code,
-            "stdin": base64.b64encode(self.stdin).decode("ascii"),
-            "cpu_limit": self.cpu_limit, "wall_limit": self.wall_limit,
-            "output_limit": self.output_limit,
-        }
-        if self.mode == "call":
-            message.update(entry_point=self.entry_point, args=self.args, kwargs=self.kwargs)
-            if self.args_source is not None:
-                message["args_source"] = self.args_source
-        elif self.mode == "assert":
-            message.update(setup=self.setup, **{"assert": self.assert_code})
-        message.update(extra or {})
-        return message
-
-
-@dataclass(frozen=True)
-class RawResult:
-    """What a program did, as observed from outside it. No verdict here."""
-
-    exit_code: int | None
-    signal: int | None
-    stdout: bytes
-    stderr: bytes
-    stdout_truncated: bool
-    stderr_truncated: bool
-    cpu_s: float
-    wall_s: float
-    killed_for: str | None  # "cpu", "wall", "output" or None
-    outcome: dict[str, Any] | None  # the child's report: compile error, return value, ...
-    oom_killed: bool = False
-    max_rss_kb: int = 0
-
-    @classmethod
-    def from_message(cls, message: dict[str, Any], oom_killed: bool = False) -> RawResult:
-        """Build from a runner result frame; raises :class:`SandboxError` for a runner error."""
-        if message.get("error"):
-            raise SandboxError(str(message["error"]))
-        try:
-            return cls(
-                exit_code=message["exit_code"], signal=message["signal"],
-                stdout=base64.b64decode(message["stdout"]), stderr=base64.b64decode(message["stderr"]),
-                stdout_truncated=bool(message["stdout_truncated"]),
-                stderr_truncated=bool(message["stderr_truncated"]),
-                cpu_s=float(message["cpu_s"]), wall_s=float(message["wall_s"]),
-                killed_for=message["killed_for"], outcome=message.get("outcome"),
-                oom_killed=oom_killed, max_rss_kb=int(message.get("max_rss_kb") or 0),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise SandboxError(f"malformed result from the runner: {exc}") from exc
-
-
-def encode_frame(message: dict[str, Any]) -> bytes:
-    """A protocol frame: 4-byte big-endian length, then JSON."""
-    body = json.dumps(message, separators=(",", ":")).encode()
-    return _HEADER.pack(len(body)) + body
-
-
-class FrameReader:
-    """Reassembles frames from a byte stream fed by a transport's ``recv``."""
-
-    def __init__(self) -> None:
-        self._buffer = bytearray()
-
-    def feed(self, data: bytes) -> None:
-        self._buffer += data
-
-    def next_frame(self) -> dict[str, Any] | None:
-        if len(self._buffer) < _HEADER.size:
-            return None
-        (size,) = _HEADER.unpack_from(self._buffer)
-        if size > MAX_FRAME:
-            raise SandboxError(f"runner sent an oversized frame ({size} bytes)")
-        if len(self._buffer) < _HEADER.size + size:
-            return None
-        body = bytes(self._buffer[_HEADER.size:_HEADER.size + size])
-        del self._buffer[:_HEADER.size + size]
-        try:
-            return json.loads(body)
-        except ValueError as exc:
-            raise SandboxError(f"runner sent a malformed frame: {exc}") from exc
 
 
 class Sandbox(abc.ABC):
@@ -179,7 +64,12 @@ class Sandbox(abc.ABC):
             message = self._wait_frame(time.monotonic() + job.wall_limit + RESULT_GRACE_S)
             if message.get("id") != job_id:
                 raise SandboxError(f"runner answered job {message.get('id')} instead of {job_id}")
-            return RawResult.from_message(message, oom_killed=self._after_job(job))
+            if message.get("error"):
+                raise SandboxError(str(message["error"]))
+            try:
+                return RawResult.from_message(message, oom_killed=self._after_job(job))
+            except ProtocolError as exc:
+                raise SandboxError(str(exc)) from exc
         except SandboxError:
             self._restart()
             raise
@@ -199,10 +89,12 @@ class Sandbox(abc.ABC):
             self._stop()
             self._started = False
             raise
-        if hello.get("type") != "hello":
+        try:
+            check_hello(hello)
+        except ProtocolError as exc:
             self._stop()
             self._started = False
-            raise SandboxError(f"runner did not greet: {hello!r:.200}")
+            raise SandboxError(str(exc)) from exc
         self.hello = hello
 
     #: Seconds to wait for a starting runner's greeting.
@@ -231,7 +123,10 @@ class Sandbox(abc.ABC):
 
     def _wait_frame(self, deadline: float) -> dict[str, Any]:
         while True:
-            frame = self._reader.next_frame()
+            try:
+                frame = self._reader.next_frame()
+            except ProtocolError as exc:
+                raise SandboxError(f"runner sent a bad frame: {exc}") from exc
             if frame is not None:
                 return frame
             remaining = deadline - time.monotonic()

@@ -37,8 +37,9 @@ import weakref
 from pathlib import Path
 from typing import Any
 
+from ..protocol import Job, RawResult
 from . import DEFAULT_IMAGE
-from .base import Job, RawResult, Sandbox, SandboxError, runner_source
+from .base import Sandbox, SandboxError, runner_source
 
 #: Memory reserved above the job's own limit for the idle runner (its interpreter and heap).
 RUNNER_RESERVE_MB = 48

@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .base import Job, Sandbox, SandboxError, runner_source
+from ..protocol import Job
+from .base import Sandbox, SandboxError, runner_source
 from .cgroups import Cgroup
 
 #: Processes (and threads) one job may have at once.

@@ -1,0 +1,324 @@
+"""The child of a job: the process that becomes the candidate's program. Standard library only.
+
+The runner (:mod:`.runner`) forks one child per job; this module turns the child into a
+pristine-looking interpreter (fds, signals, limits, environment), runs the candidate in the
+job's mode and writes a one-line report on a private result channel (fd 3), tagged with a
+nonce the candidate never sees by name.
+"""
+
+from __future__ import annotations
+
+import atexit
+import builtins
+import io
+import json
+import math
+import os
+import resource
+import signal
+import sys
+import threading
+import types
+
+from ..protocol import UnsupportedValue, decode_value, encode_value, type_name, write_all
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # never at run time: the runner's imports are copied into every job's child
+    from collections.abc import Callable
+    from typing import Any
+
+SCRIPT_NAME = "solution.py"
+RESULT_FD = 3
+_MAX_REDUCE_DEPTH = 200
+# A read-only snapshot of the built-ins, taken before any candidate code ran: assertion test
+# code runs on a fresh copy of it, whatever the candidate did to the ``builtins`` module.
+_PRISTINE_BUILTINS = types.MappingProxyType(dict(builtins.__dict__))
+# Every function below resolves built-in names in this private copy (a function takes its
+# built-ins from its globals' ``__builtins__`` when it is created), so a candidate that
+# monkeypatches ``builtins.type``, ``isinstance``, ``dict`` ... changes what its own code
+# sees, not the runner code that reduces and reports its results.
+__builtins__ = dict(builtins.__dict__)  # type: ignore[assignment]
+
+
+def _prctl(option: int, value: int) -> None:
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(option, value, 0, 0, 0)
+    except Exception:
+        pass
+
+
+def _set_dumpable(flag: int) -> None:
+    _prctl(4, flag)  # PR_SET_DUMPABLE
+
+
+# ---------------------------------------------------------------------------------------
+# The child: becomes the candidate's process
+# ---------------------------------------------------------------------------------------
+
+
+def _set_limit(which: int, soft: int, hard: int | None = None) -> None:
+    try:
+        resource.setrlimit(which, (soft, soft if hard is None else hard))
+    except (ValueError, OSError):
+        pass
+
+
+def _child_setup(job: dict, work_dir: str, stdin_fd: int, out_w: int, err_w: int, res_w: int) -> None:
+    """Turn the forked child into a pristine-looking process for the candidate."""
+    os.setsid()
+    _set_dumpable(1)
+    for number in range(1, signal.NSIG):
+        if number in (signal.SIGKILL, signal.SIGSTOP):
+            continue
+        try:
+            signal.signal(number, signal.SIG_DFL)
+        except (OSError, ValueError):
+            pass
+    # As in a normal interpreter: SIGPIPE ignored (BrokenPipeError), SIGINT -> KeyboardInterrupt.
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with open("/proc/self/oom_score_adj", "w") as handle:
+            handle.write("1000")
+    except OSError:
+        pass
+    os.dup2(stdin_fd, 0)
+    os.dup2(out_w, 1)
+    os.dup2(err_w, 2)
+    os.dup2(res_w, RESULT_FD)
+    os.closerange(RESULT_FD + 1, 65536)
+    cpu = max(1, math.ceil(float(job.get("cpu_limit", 2))))
+    _set_limit(resource.RLIMIT_CPU, cpu, cpu + 1)
+    _set_limit(resource.RLIMIT_CORE, 0)
+    _set_limit(resource.RLIMIT_FSIZE, int(job.get("fsize_limit", 64 << 20)))
+    _set_limit(resource.RLIMIT_NOFILE, 256)
+    if job.get("memory_rlimit"):
+        _set_limit(resource.RLIMIT_AS, int(job["memory_rlimit"]))
+    if job.get("nproc_rlimit"):
+        _set_limit(resource.RLIMIT_NPROC, int(job["nproc_rlimit"]))
+    os.chdir(work_dir)
+    os.environ.clear()
+    os.environ.update({"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": work_dir, "LANG": "C.UTF-8",
+                       "TMPDIR": work_dir, "PYTHONIOENCODING": "utf-8"})
+    sys.stdin = sys.__stdin__ = io.TextIOWrapper(  # type: ignore[misc]
+        open(0, "rb", closefd=False), encoding="utf-8", errors="surrogateescape", newline="\n")
+    sys.stdout = sys.__stdout__ = io.TextIOWrapper(  # type: ignore[misc]
+        open(1, "wb", closefd=False), encoding="utf-8", errors="surrogateescape", newline="\n")
+    sys.stderr = sys.__stderr__ = io.TextIOWrapper(  # type: ignore[misc]
+        open(2, "wb", closefd=False), encoding="utf-8", errors="backslashreplace", newline="\n",
+        line_buffering=True)
+    sys.argv = [SCRIPT_NAME]
+    sys.path[:] = [work_dir] + [p for p in sys.path if p and p != work_dir]
+
+
+def _make_reporter(secret: list, _dumps=json.dumps, _write_all=write_all) -> Callable[[dict], None]:
+    """A function that writes the child's outcome to the result channel, tagged with a nonce.
+
+    The line is ``<nonce> <status> <json details>``: the nonce and status are formatted with
+    ``str`` operations (which no candidate can alter), so even a candidate that patched
+    ``json`` cannot turn a failure into a pass; it can only garble the details. The nonce is
+    taken out of ``secret`` so that no frame below the candidate's code holds it under a name.
+    """
+    prefix = secret.pop() + " "
+
+    def send(payload: dict) -> None:
+        status = payload.pop("status")
+        try:
+            details = _dumps(payload)
+        except BaseException as exc:
+            # Never an empty report: a value the encoder refused must not read as a result.
+            status = "unencodable"
+            details = '{"message": "the result could not be encoded: ' + type_name(type(exc)) + '"}'
+        try:
+            _write_all(RESULT_FD, (prefix + status + " " + details + "\n").encode())
+        except OSError:
+            pass
+
+    return send
+
+
+def _make_reduce(_type=type, _isinstance=isinstance, _list=list, _tuple=tuple, _dict=dict, _set=set,
+                 _frozenset=frozenset, _int=int, _float=float, _complex=complex, _str=str, _bytes=bytes):
+    """Build :func:`_reduce` with every name it needs bound in its closure.
+
+    Built before any candidate code runs, so replacing ``_reduce``'s helpers in the runner's
+    globals (reachable from the candidate's frames) does not change the function in use.
+    """
+    scalars = (_type(None), bool, _int, _str, _float, _complex, _bytes)
+    exact_base = (
+        (_int, lambda v: _int.__add__(v, 0)),
+        (_float, lambda v: _float.__mul__(v, 1.0)),
+        (_complex, lambda v: _complex.__mul__(v, 1)),
+        (_str, lambda v: _str.__str__(v)),
+        (_bytes, lambda v: _bytes.__add__(b"", v)),
+        (_tuple, lambda v: _tuple(_tuple.__iter__(v))),
+        (_list, lambda v: _list(_list.__iter__(v))),
+        (_dict, lambda v: _dict(_dict.items(v))),
+        (_frozenset, lambda v: _frozenset(_frozenset.__iter__(v))),
+        (_set, lambda v: _set(_set.__iter__(v))),
+    )
+
+    def reduce(value: Any, depth: int = 0) -> Any:
+        """Reduce a value returned to assertion code to something whose ``==`` cannot be faked.
+
+        Exact built-in values pass (containers are checked deeply); instances of subclasses of
+        built-in types become their exact base type (``Counter`` -> ``dict``, a named tuple ->
+        ``tuple``); objects of types that cannot be altered at run time (iterators, ranges, ...)
+        pass unchanged; anything else is refused.
+        """
+        if depth > _MAX_REDUCE_DEPTH:
+            raise UnsupportedValue("value nested too deeply")
+        kind = _type(value)
+        if kind in scalars:
+            return value
+        if kind is _list:
+            return [reduce(v, depth + 1) for v in value]
+        if kind is _tuple:
+            return _tuple(reduce(v, depth + 1) for v in value)
+        if kind is _dict:
+            return {reduce(k, depth + 1): reduce(v, depth + 1) for k, v in value.items()}
+        if kind is _set:
+            return {reduce(v, depth + 1) for v in value}
+        if kind is _frozenset:
+            return _frozenset(reduce(v, depth + 1) for v in value)
+        # The base type's own C slots read the stored value, bypassing any override.
+        for base, exact in exact_base:
+            if _isinstance(value, base):
+                return reduce(exact(value), depth + 1)
+        if kind.__flags__ & (1 << 8):  # Py_TPFLAGS_IMMUTABLETYPE: methods cannot be replaced
+            return value
+        raise UnsupportedValue(f"a value of type {type_name(kind)} cannot be compared safely")
+
+    return reduce
+
+
+_reduce = _make_reduce()
+
+
+def _wrap_function(function, _reduce=_reduce):
+    def guarded(*args, **kwargs):
+        return _reduce(function(*args, **kwargs))
+
+    guarded.__name__ = getattr(function, "__name__", "guarded")
+    guarded.__doc__ = getattr(function, "__doc__", None)
+    guarded.__wrapped__ = function
+    return guarded
+
+
+def _resolve_entry_point(namespace: dict, name: str):
+    solution = namespace.get("Solution")
+    if isinstance(solution, type) and hasattr(solution, name):
+        return getattr(solution(), name)
+    if name in namespace and callable(namespace[name]):
+        return namespace[name]
+    raise LookupError(f"entry point {name!r} is not defined (neither a function nor a method of Solution)")
+
+
+def _exit_code_of(exc: SystemExit) -> int:
+    code = exc.code
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF
+    try:
+        print(code, file=sys.stderr)
+    except Exception:
+        pass
+    return 1
+
+
+def _finish(code: int) -> None:
+    """Shut down as the interpreter would, then leave without running the runner's cleanup."""
+    try:
+        threading._shutdown()  # type: ignore[attr-defined]  # joins non-daemon threads, as exit does
+    except BaseException:
+        pass
+    try:
+        atexit._run_exitfuncs()
+    except BaseException:
+        pass
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:
+            if code == 0:
+                code = 120  # what CPython exits with when flushing stdout fails at exit
+    os._exit(code)
+
+
+def _child_main(job: dict, secret: list, _pristine=_PRISTINE_BUILTINS, _wrap=_wrap_function,
+                _reduce=_reduce) -> None:
+    report = _make_reporter(secret)
+    mode = job["mode"]
+    try:
+        code = compile(job["code"], SCRIPT_NAME, "exec", dont_inherit=True)
+        tests = None
+        if mode == "assert":
+            tests = compile((job.get("setup") or "") + "\n" + job["assert"], "<test>", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError, OverflowError, MemoryError, RecursionError) as exc:
+        report({"status": "compile_error", "message": f"{type(exc).__name__}: {exc}"})
+        sys.excepthook(type(exc), exc.with_traceback(None), None)
+        _finish(1)
+        return
+    module = types.ModuleType("__main__")
+    module.__file__ = SCRIPT_NAME
+    module.__builtins__ = builtins  # type: ignore[attr-defined]
+    sys.modules["__main__"] = module
+    namespace = module.__dict__
+    exit_code = 0
+    try:
+        exec(code, namespace)
+        if mode == "call":
+            target = _resolve_entry_point(namespace, job["entry_point"])
+            if job.get("args_source") is not None:
+                # Literal source from the test (never expected values): compiled and evaluated
+                # here, so containers are built exactly as in the call it came from.
+                source = f"(lambda *a, **k: (a, k))({job['args_source']})"
+                args, kwargs = eval(compile(source, "<args>", "eval", dont_inherit=True), {"__builtins__": {}})
+            else:
+                args = decode_value(job.get("args", []))
+                kwargs = decode_value(job.get("kwargs", {"dict": []}))
+            value = target(*args, **kwargs)
+            try:
+                # Reduced first, as for assertion tests: a Counter is compared as the dict it
+                # is, exactly as Python's == would; a class of the candidate's is refused.
+                encoded = encode_value(_reduce(value))
+            except UnsupportedValue as exc:
+                report({"status": "not_plain", "message": str(exc)})
+            else:
+                report({"status": "ok", "value": encoded})
+        elif mode == "assert":
+            test_globals = {}
+            for name, value in list(namespace.items()):
+                is_function = type(value).__name__ == "function" and getattr(value, "__module__", None) == "__main__"
+                test_globals[name] = _wrap(value) if is_function else value
+            test_globals["__builtins__"] = dict(_pristine)
+            test_globals["__name__"] = "__main__"
+            exec(tests, test_globals)  # type: ignore[arg-type]  # compiled above in assert mode
+            report({"status": "passed"})
+    except SystemExit as exc:
+        exit_code = _exit_code_of(exc)
+        if mode != "stdin":
+            report({"status": "exited", "message": f"the program exited (code {exit_code}) before the test finished"})
+    except UnsupportedValue as exc:
+        report({"status": "not_plain", "message": str(exc)})
+        exit_code = 1
+    except BaseException as exc:  # the candidate's uncaught exception, printed as Python would
+        report({"status": "exception", "type": type(exc).__name__, "message": _safe_str(exc)})
+        try:
+            # Start the traceback at the candidate's frames, as a normal run would show it.
+            tail = exc.__traceback__.tb_next if exc.__traceback__ else None
+            sys.excepthook(type(exc), exc.with_traceback(tail), tail)
+        except BaseException:
+            pass
+        exit_code = 1
+    _finish(exit_code)
+
+
+def _safe_str(exc: BaseException) -> str:
+    try:
+        return str(exc)[:2000]
+    except BaseException:
+        return "<unprintable exception>"
