@@ -74,8 +74,10 @@ def judge(case: Case, test: TestSpec, raw: RawResult) -> Outcome:
     if isinstance(test, CallTest):
         if status != "ok":
             return done(Verdict.RE, str(outcome.get("message") or "the call did not return"))
+        if "value" not in outcome:  # never read a missing value as None
+            return done(Verdict.SE, "the sandbox reported a return without its value")
         try:
-            value = decode_value(outcome.get("value"))
+            value = decode_value(outcome["value"])
         except (ValueError, TypeError) as exc:
             return done(Verdict.WA, f"unreadable return value: {exc}")
         if test.typed and test.relation != "eq":
@@ -131,8 +133,10 @@ def classify(raw: RawResult, *, time_limit: float, memory_limit: int) -> tuple[V
         return Verdict.RE, f"killed by {_SIGNAL_NAMES.get(raw.signal, f'signal {raw.signal}')}"
     if status == "exception":
         return Verdict.RE, f"{outcome.get('type')}: {outcome.get('message', '')}".rstrip(": ")
-    if status == "not_plain":
+    if status in ("not_plain", "unencodable"):
         return Verdict.WA, str(outcome.get("message"))
+    if status == "failed":  # an assert of the test itself failed: the answer is wrong
+        return Verdict.WA, str(outcome.get("message") or "an assertion of the test failed")
     if raw.exit_code != 0:
         return Verdict.RE, f"exit code {raw.exit_code}"
     return None
