@@ -143,6 +143,15 @@ class Case:
     index: int = 0  # position among the cases one line yields (several samples)
     format: str = "native"
     extracted: str | None = None  # what was extracted from ``response`` (for the rewards file)
+    #: Multiplies every declared time limit (``--codeverify-time-scale``).
+    time_scale: float = 1.0
+    #: The problem's reference solution (MBPP ``code``, HumanEval ``canonical_solution``, ...),
+    #: run by ``--codeverify-calibrate``; never the candidate's business.
+    reference: str | None = None
+    #: The limit calibration measured for this problem on this machine (see :mod:`.calibration`).
+    calibrated_limit: float | None = None
+    #: Problems of the dataset itself found while verifying (a reference failing its tests).
+    notes: tuple[str, ...] = ()
 
     def test_name(self, position: int) -> str:
         """The stable, unique name of the test at ``position``."""
@@ -150,7 +159,14 @@ class Case:
         return test.name or f"test_{position}"
 
     def limit_for(self, test: TestSpec) -> float:
-        return test.time_limit if test.time_limit is not None else self.time_limit
+        """The CPU seconds ``test`` may use: its declared limit times the time scale, raised to
+        the calibrated limit when calibration measured more."""
+        declared = test.time_limit if test.time_limit is not None else self.time_limit
+        return max(declared * self.time_scale, self.calibrated_limit or 0.0)
+
+    def time_limits(self) -> list[float]:
+        """The distinct limits its tests run under, in test order (for the rewards line)."""
+        return list(dict.fromkeys(self.limit_for(test) for test in self.tests))
 
 
 def positive_number(value: Any, name: str) -> float:

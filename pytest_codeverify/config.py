@@ -25,6 +25,20 @@ DEFAULT_OUTPUT_LIMIT = 1 << 20
 #: blocked program cannot hold a worker for long.
 WALL_FACTOR = 2.0
 WALL_SLACK_S = 1.0
+#: Past its wall-clock backstop a job still runs while it is starved rather than idle: while it
+#: got at least this share of one CPU over the last :data:`STARVED_WINDOW_S` (a sleeping or
+#: blocked program gets ~0; a busy one among N competing busy loops on C cores gets C/(N+1)).
+STARVED_MIN_SHARE = 0.05
+STARVED_WINDOW_S = 1.0
+#: Every time limit is multiplied by this unless told otherwise (slow machines, PyPy, sanitizers).
+DEFAULT_TIME_SCALE = 1.0
+#: A calibrated problem's limit is max(its limit, this x its reference solution's CPU time):
+#: EvalPlus's factor (it uses max(4 s, 4x the reference)), room for a valid program a constant
+#: factor slower than the reference and for the spread of CPU-time measurements on a busy
+#: machine, while a program of a worse complexity class still fails.
+CALIBRATION_FACTOR = 4.0
+#: Where calibrations are cached (relative to the run's root directory).
+DEFAULT_CACHE_DIR = ".codeverify_cache"
 #: How a record's reward is computed from its tests' verdicts.
 REWARD_MODES = ("fraction", "all")
 #: How code is extracted from a model's response.
@@ -50,6 +64,16 @@ def wall_limit(cpu_limit: float) -> float:
     return cpu_limit * WALL_FACTOR + WALL_SLACK_S
 
 
+def wall_cap(cpu_limit: float, wall: float) -> float:
+    """The latest a job may end: its backstop ``wall`` extended while it is starved of CPU.
+
+    A job that keeps getting at least :data:`STARVED_MIN_SHARE` of a CPU reaches its CPU limit
+    by ``cpu_limit / STARVED_MIN_SHARE`` seconds, so this bound only stops pathological cases;
+    the harness waits this long (plus a grace) for a runner's answer.
+    """
+    return wall + cpu_limit / STARVED_MIN_SHARE
+
+
 def positive_number(value: Any, option: str, *, parse_text: bool = False) -> float:
     """A positive, finite number; with ``parse_text``, also its text (``"2.5"`` from a command line)."""
     if parse_text and isinstance(value, str):
@@ -72,6 +96,18 @@ def positive_int(value: Any, option: str, *, parse_text: bool = False) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ConfigError(option, f"must be a positive whole number, got {value!r}")
     return value
+
+
+def truthy(value: Any, option: str) -> bool:
+    """A yes/no option: a bool, or its text (``true``/``false``, ``1``/``0``, ``yes``/``no``)."""
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("", "0", "false", "no", "off"):
+        return False
+    raise ConfigError(option, f"expected true or false, got {value!r}")
 
 
 def choice(value: Any, choices: tuple[str, ...], option: str) -> str:
@@ -109,6 +145,9 @@ class RunConfig:
     lenient_extraction: bool = False
     pass_k: tuple[int, ...] = DEFAULT_PASS_K
     problems_path: str | None = None
+    time_scale: float = DEFAULT_TIME_SCALE
+    calibrate: bool = False
+    cache_dir: Path | None = None
 
     @classmethod
     def from_options(cls, get: Callable[[str], Any], formats: tuple[str, ...],
@@ -136,4 +175,8 @@ class RunConfig:
             lenient_extraction=choice(value("extract"), EXTRACT_MODES, named("extract")) == "lenient",
             pass_k=pass_k_values(value("pass_k"), named("pass_k")),
             problems_path=str(problems) if problems else None,
+            time_scale=positive_number(value("time_scale") or DEFAULT_TIME_SCALE, named("time_scale"),
+                                       parse_text=True),
+            calibrate=truthy(value("calibrate"), named("calibrate")),
+            cache_dir=Path(value("cache_dir")) if value("cache_dir") else None,
         )

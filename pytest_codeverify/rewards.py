@@ -71,6 +71,13 @@ def case_line(case: Case, tests: Iterable[dict[str, Any]], reward_mode: str = "f
         "passed": sum(v is Verdict.AC for v in verdicts), "total": len(verdicts),
         "verdict": case_verdict(verdicts).value, "tests": entries,
     }
+    limits = case.time_limits()
+    # The CPU limit the tests ran under (scaled and calibrated): a list where tests differ.
+    line["time_limit"] = limits[0] if len(limits) == 1 else limits
+    if case.calibrated_limit is not None:
+        line["calibrated"] = True
+    if case.notes:
+        line["dataset_problems"] = list(case.notes)
     if case.extracted is not None:
         line["extracted"] = case.extracted
     if case.code_error:

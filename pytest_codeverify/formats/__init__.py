@@ -20,6 +20,7 @@ from .humaneval import HumanEvalReader, MbppReader
 from .livecodebench import LiveCodeBenchReader
 from .native import NativeReader
 from .nemo_gym import NemoGymReader, prompt_text
+from .references import PROBLEM_FIELDS, reference_of
 
 READERS: dict[str, Reader] = {reader.name: reader for reader in (
     NativeReader(), NemoGymReader(), LiveCodeBenchReader(), HumanEvalReader(), MbppReader(), AppsReader(),
@@ -88,7 +89,11 @@ def join_problem(sample: dict[str, Any], problems: Mapping[tuple[str, str], dict
         problem = problems.get(key)
         if problem is not None:
             if any(sample.get(name) is not None for name in CANDIDATE_FIELDS):
+                # The problem's own program (MBPP's reference ``code``) stays reachable as its
+                # reference solution, never as the candidate.
+                own = {k: v for k, v in problem.items() if k in CANDIDATE_FIELDS}
                 problem = {k: v for k, v in problem.items() if k not in CANDIDATE_FIELDS}
+                problem[PROBLEM_FIELDS] = own
             return {**problem, **sample}
     name, value = keys[0]
     shown = value if len(value) <= 60 else value[:57] + "..."
@@ -149,7 +154,9 @@ def load_file(path: str | Path, format: str = "auto", defaults: Defaults | None 
             # Several samples of one problem on separate lines share its id: number them
             # (the native format keeps duplicate ids an error, its ids are the user's own).
             cases = [_unique(case, seen) for case in cases]
-        placed = tuple(_place(case, shown, number, index) for index, case in enumerate(cases))
+        reference = reference_of(record, reader.name)
+        placed = tuple(_place(case, shown, number, index, defaults.time_scale, reference)
+                       for index, case in enumerate(cases))
         yield Record(shown, number, placed[0].id if len(placed) == 1 else str(number), cases=placed, format=reader.name)
 
 
@@ -159,8 +166,9 @@ def _unique(case: Case, seen: dict[str, int]) -> Case:
     return case if count == 0 else replace(case, id=f"{case.id}#{count}")
 
 
-def _place(case: Case, path: str, line: int, index: int) -> Case:
-    return replace(case, path=path, line=line, index=index)
+def _place(case: Case, path: str, line: int, index: int, time_scale: float, reference: str | None) -> Case:
+    return replace(case, path=path, line=line, index=index, time_scale=time_scale,
+                   reference=case.reference or reference)
 
 
 def given_id(record: Any) -> str | None:

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from ..cases import DEFAULT_MEMORY_LIMIT, DEFAULT_TIME_LIMIT, Case, CaseError, positive_number
 from ..extract import extract_code
+from .references import mebibytes_text, seconds_text
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,8 @@ class Defaults:
     time_limit: float = DEFAULT_TIME_LIMIT
     memory_limit: int = DEFAULT_MEMORY_LIMIT
     lenient_extraction: bool = False
+    #: multiplies every time limit of every case (``--codeverify-time-scale``)
+    time_scale: float = 1.0
     #: problems to join samples with (``--codeverify-problems``), keyed by ``(field, value)``
     problems: Mapping[tuple[str, str], dict[str, Any]] | None = field(default=None, hash=False, compare=False)
 
@@ -125,9 +128,14 @@ def sample_ids(base: str, count: int) -> list[str]:
 
 
 def limits(record: dict[str, Any], defaults: Defaults) -> dict[str, Any]:
-    """``time_limit`` / ``memory_limit`` keyword arguments: a record's numeric limits, else the defaults."""
+    """``time_limit`` / ``memory_limit`` keyword arguments: a record's limits (numbers, or text
+    such as TACO's ``"2 seconds"`` and ``"256 megabytes"``), else the defaults."""
     time_limit = record.get("time_limit")
     memory_limit = record.get("memory_limit")
+    if isinstance(time_limit, str):
+        time_limit = seconds_text(time_limit)
+    if isinstance(memory_limit, str):
+        memory_limit = mebibytes_text(memory_limit)
     return {
         "time_limit": positive_number(time_limit, "time_limit")
         if isinstance(time_limit, (int, float)) else defaults.time_limit,

@@ -7,14 +7,15 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from ..calibration import reference_limit
 from ..cases import AssertTest, CallTest, Case, CaseError, StdioTest
-from ..config import wall_limit
+from ..config import wall_cap, wall_limit
 from ..formats import Record, load_file
 from ..judge import Outcome
 from ..protocol import Verdict
 from ..sandbox.base import RESULT_GRACE_S
 from .options import SETTINGS_KEY
-from .worker import worker_sandbox
+from .worker import settings_of, worker_calibrator, worker_sandbox
 
 if TYPE_CHECKING:
     from _pytest._code.code import ExceptionInfo, TerminalRepr
@@ -101,18 +102,30 @@ class CodeverifyItem(pytest.Item):
         self.test = case.tests[position]
         self.outcome: Outcome | None = None
         limit = case.limit_for(self.test)
-        # Beyond the runner's own wall limit and the harness's wait for its answer.
-        backstop = wall_limit(limit) + RESULT_GRACE_S + 10
+        # Beyond the runner's own wall limit (extended while a job is starved of CPU) and the
+        # harness's wait for its answer.
+        backstop = wall_cap(limit, wall_limit(limit)) + RESULT_GRACE_S + 10
+        if case.reference is not None and settings_of(self.config).run.calibrate:
+            # The first test of a problem may run its reference through every test first.
+            reference = reference_limit(limit)
+            backstop += len(case.tests) * (wall_cap(reference, wall_limit(reference)) + RESULT_GRACE_S) + backstop
         self.add_marker(pytest.mark.timeout(backstop, method="signal"))
 
     def setup(self) -> None:
         """Run and judge the test; a sandbox failure here makes the item an error, not a failure."""
-        outcome = worker_sandbox(self.config).run_test(self.case, self.test)
+        case = self.case
+        if case.reference is not None and settings_of(self.config).run.calibrate:
+            case = worker_calibrator(self.config).calibrate(case)
+        outcome = worker_sandbox(self.config).run_test(case, self.test)
         self.outcome = outcome
         self.user_properties.extend([
             ("verdict", outcome.verdict.value), ("time_s", outcome.time_s),
-            ("record", self.case.id), ("problem_id", self.case.problem_id),
+            ("record", case.id), ("problem_id", case.problem_id), ("time_limit", case.limit_for(self.test)),
         ])
+        if case.calibrated_limit is not None:
+            self.user_properties.append(("calibrated", True))
+        for note in case.notes:
+            self.user_properties.append(("dataset_problem", note))
         if outcome.message:
             self.user_properties.append(("message", outcome.message[:500]))
         if outcome.verdict is Verdict.SE:

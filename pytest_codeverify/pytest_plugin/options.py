@@ -10,11 +10,13 @@ import pytest
 from ..cases import CaseError
 from ..config import (
     BACKENDS,
+    CALIBRATION_FACTOR,
     DEFAULT_IMAGE,
     DEFAULT_MEMORY_LIMIT,
     DEFAULT_OUTPUT_LIMIT,
     DEFAULT_PASS_K,
     DEFAULT_TIME_LIMIT,
+    DEFAULT_TIME_SCALE,
     ConfigError,
     RunConfig,
 )
@@ -30,6 +32,12 @@ OPTIONS: dict[str, tuple[str, str, Any]] = {
     "codeverify_rewards": ("write one JSON line of rewards per record to this path", "string", None),
     "codeverify_time_limit": ("default CPU time limit per test in seconds (a record's own limit wins)",
                               "string", str(DEFAULT_TIME_LIMIT)),
+    "codeverify_time_scale": ("multiply every time limit by this factor (slow machines, PyPy, sanitizers)",
+                              "string", str(DEFAULT_TIME_SCALE)),
+    "codeverify_calibrate": ("run each problem's reference solution once on this machine and raise its time "
+                             f"limit to {CALIBRATION_FACTOR:g}x the reference's CPU time (cached)", "bool", False),
+    "codeverify_cache_dir": ("directory of cached calibrations (default: pytest's cache directory)", "string",
+                             None),
     "codeverify_memory_limit": ("default memory limit per test in MiB (a record's own limit wins)", "string",
                                 str(DEFAULT_MEMORY_LIMIT)),
     "codeverify_reward": ("reward per record: fraction (passed/total) or all (1.0 only if all pass)",
@@ -48,7 +56,8 @@ OPTIONS: dict[str, tuple[str, str, Any]] = {
 }
 
 METAVARS = {"codeverify_candidate": "PATH", "codeverify_rewards": "PATH", "codeverify_problems": "FILE",
-            "codeverify_memory_limit": "MIB", "codeverify_time_limit": "SECONDS", "codeverify_output_limit": "BYTES",
+            "codeverify_memory_limit": "MIB", "codeverify_time_limit": "SECONDS",
+            "codeverify_time_scale": "FACTOR", "codeverify_cache_dir": "DIR", "codeverify_output_limit": "BYTES",
             "codeverify_pass_k": "K,K"}
 
 
@@ -92,7 +101,8 @@ def from_config(config: pytest.Config) -> Settings:
         except CaseError as exc:
             raise pytest.UsageError(f"--codeverify-problems: {exc}") from None
     return Settings(run, Defaults(time_limit=run.time_limit, memory_limit=run.memory_limit,
-                                  lenient_extraction=run.lenient_extraction, problems=problems))
+                                  lenient_extraction=run.lenient_extraction, time_scale=run.time_scale,
+                                  problems=problems))
 
 
 SETTINGS_KEY = pytest.StashKey[Settings]()

@@ -34,6 +34,9 @@ class TestResult:
     verdict: Verdict
     time_s: float = 0.0
     message: str = ""
+    time_limit: float | None = None  # the CPU limit the test ran under (scaled, calibrated)
+    calibrated: bool = False
+    notes: tuple[str, ...] = ()  # problems of the dataset found running it
 
 
 @dataclass
@@ -98,7 +101,11 @@ class RewardReporter:
         if "verdict" in props and (report.when == "call" or (report.when == "setup" and not report.passed)):
             self.results[report.nodeid] = TestResult(Verdict(str(props["verdict"])),
                                                      float(str(props.get("time_s", 0.0))),
-                                                     str(props.get("message", "")))
+                                                     str(props.get("message", "")),
+                                                     _float_or_none(props.get("time_limit")),
+                                                     bool(props.get("calibrated")),
+                                                     tuple(str(value) for name, value in report.user_properties
+                                                           if name == "dataset_problem"))
         elif report.failed and report.nodeid not in self.results:
             # No verdict: the harness itself failed (a timeout backstop, a crashed worker).
             text = str(report.longrepr).strip().splitlines()
@@ -146,6 +153,9 @@ class RewardReporter:
 
     def _case_line(self, case: Case, node: str) -> dict[str, Any] | None:
         tests = []
+        limits: dict[float, None] = {}
+        notes: dict[str, None] = {}
+        calibrated = False
         for position in range(len(case.tests)):
             name = case.test_name(position)
             test_id = f"{node}::{name}"
@@ -153,9 +163,18 @@ class RewardReporter:
                 continue
             result = self.results.get(test_id) or TestResult(Verdict.SE, 0.0, "no result was reported")
             tests.append(test_entry(name, result.verdict, result.time_s, result.message))
+            limits[result.time_limit if result.time_limit is not None else case.limit_for(case.tests[position])] = None
+            notes.update(dict.fromkeys(result.notes))
+            calibrated = calibrated or result.calibrated
         if not tests:
             return None  # deselected
-        return case_line(case, tests, self.settings.run.reward_mode)
+        # The limits the workers actually used: calibration happens there, not here.
+        extra: dict[str, Any] = {"time_limit": next(iter(limits)) if len(limits) == 1 else list(limits)}
+        if calibrated:
+            extra["calibrated"] = True
+        if notes:
+            extra["dataset_problems"] = list(notes)
+        return case_line(case, tests, self.settings.run.reward_mode, extra)
 
     def verified_lines(self) -> list[CaseLine]:
         """The reports of Python tests' ``verify`` calls, after the JSONL records, in test order."""
@@ -174,6 +193,8 @@ class RewardReporter:
     def summary(self) -> list[str]:
         if not self.lines:
             return []
+        problems = {(c.get("problem_id"), note) for c in (line.data for line in self.lines)
+                    for note in c.get("dataset_problems", ())}
         cases = [line.data for line in self.lines]
         scored = [c["reward"] for c in cases if c["reward"] is not None]
         counts = Counter(t["verdict"] for c in cases for t in c["tests"])
@@ -191,6 +212,7 @@ class RewardReporter:
         if errors:
             out.append(f"  {errors} record(s) could not be read (see the collection errors above)")
         out.extend(f"  format: {file_id}: {how}" for file_id, how in self.formats.items())
+        out.extend(f"  dataset problem: {problem}: {note}" for problem, note in sorted(problems, key=str))
         out.extend(self._pass_at_k())
         slow = sorted(((t["time_s"], f"{c['id']}::{t['name']}", t["verdict"]) for c in cases for t in c["tests"]),
                       reverse=True)[:5]
@@ -226,3 +248,10 @@ class RewardReporter:
             return []
         parts = [f"{name} {score:.4f}" for name, score in table["pass@k"].items()]
         return [f"  {table['problems']} problem(s): " + ", ".join(parts)]
+
+
+def _float_or_none(value: object) -> float | None:
+    try:
+        return float(str(value)) if value is not None else None
+    except ValueError:
+        return None

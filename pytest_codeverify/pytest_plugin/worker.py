@@ -6,10 +6,13 @@ from __future__ import annotations
 import pytest
 
 from ..api import Sandbox
+from ..calibration import Calibrator
+from ..config import DEFAULT_CACHE_DIR
 from ..sandbox import describe_backend
 from .options import SETTINGS_KEY, Settings, from_config
 
 _SANDBOX_KEY = pytest.StashKey[Sandbox]()
+_CALIBRATOR_KEY = pytest.StashKey[Calibrator]()
 
 
 def settings_of(config: pytest.Config) -> Settings:
@@ -31,6 +34,20 @@ def worker_sandbox(config: pytest.Config) -> Sandbox:
                           lenient_extraction=run.lenient_extraction)
         config.stash[_SANDBOX_KEY] = sandbox
     return sandbox
+
+
+def worker_calibrator(config: pytest.Config) -> Calibrator:
+    """This process's calibrator: measures through the worker's sandbox, caches in the
+    ``--codeverify-cache-dir``, else pytest's cache directory (cleared by ``--cache-clear``)."""
+    calibrator = config.stash.get(_CALIBRATOR_KEY, None)
+    if calibrator is None:
+        directory = settings_of(config).run.cache_dir
+        if directory is None:
+            cache = getattr(config, "cache", None)
+            directory = cache.mkdir("codeverify") if cache is not None else config.rootpath / DEFAULT_CACHE_DIR
+        calibrator = Calibrator(worker_sandbox(config).run_test, directory)
+        config.stash[_CALIBRATOR_KEY] = calibrator
+    return calibrator
 
 
 def close_worker_sandbox(config: pytest.Config) -> None:

@@ -12,6 +12,7 @@ import abc
 import time
 from typing import Any
 
+from ..config import wall_cap
 from ..protocol import FrameReader, Job, ProtocolError, RawResult, check_hello, encode_frame
 from .bundle import runner_bootstrap
 
@@ -61,7 +62,8 @@ class Sandbox(abc.ABC):
         try:
             extra = self._before_job(job)
             self._send(encode_frame(job.to_message(job_id, extra)))
-            message = self._wait_frame(time.monotonic() + job.wall_limit + RESULT_GRACE_S)
+            # A job starved of CPU may run past its wall limit, up to wall_cap (see the runner).
+            message = self._wait_frame(time.monotonic() + wall_cap(job.cpu_limit, job.wall_limit) + RESULT_GRACE_S)
             if message.get("id") != job_id:
                 raise SandboxError(f"runner answered job {message.get('id')} instead of {job_id}")
             if message.get("error"):

@@ -21,7 +21,9 @@ import select
 import signal
 import sys
 import time
+from collections.abc import Callable
 
+from ..config import STARVED_MIN_SHARE, STARVED_WINDOW_S, wall_cap
 from ..protocol import STATUSES, hello_message, read_frame, write_all, write_frame
 from . import child
 from .cleanup import _empty_dir, _remove_sysv_ipc
@@ -66,6 +68,38 @@ def _namespace_cpu_seconds() -> float:
         if name.isdigit() and name != "1":
             total += _cpu_seconds(int(name))
     return total
+
+
+class _StarvationWatch:
+    """Tells a job starved of CPU by other load (its CPU time still grows, only slowly) from a
+    sleeping or blocked one, once it is past its wall-clock backstop.
+
+    CPU time is what a limit counts: a valid program on a busy machine must not be stopped by
+    the backstop while it still has CPU time left. So past the backstop the job keeps running
+    while, over the last :data:`STARVED_WINDOW_S`, it got at least :data:`STARVED_MIN_SHARE` of
+    a CPU, and never past :func:`wall_cap`. A sleeping program is stopped one window after its
+    backstop; a busy one ends at its CPU limit.
+    """
+
+    def __init__(self, cpu_limit: float, wall_limit: float, started: float) -> None:
+        self.cap = started + wall_cap(cpu_limit, wall_limit)
+        self.window_start: float | None = None
+        self.window_cpu = 0.0
+
+    def still_working(self, now: float, cpu_seconds: Callable[[], float]) -> bool:
+        """Whether the job, past its backstop, may go on; reads its CPU time once per window."""
+        if now > self.cap:
+            return False
+        if self.window_start is None:  # first look past the backstop: open a window
+            self.window_start, self.window_cpu = now, cpu_seconds()
+            return True
+        elapsed = now - self.window_start
+        if elapsed < STARVED_WINDOW_S:
+            return True
+        cpu = cpu_seconds()
+        share = (cpu - self.window_cpu) / elapsed
+        self.window_start, self.window_cpu = now, cpu
+        return share >= STARVED_MIN_SHARE
 
 
 class Runner:
@@ -156,6 +190,7 @@ class Runner:
         killed_for = None
         exited_at: float | None = None
         next_cpu_check = started + CPU_CHECK_INTERVAL
+        starved = _StarvationWatch(cpu_limit, wall_limit, started)
         while True:
             now = time.monotonic()
             if status is None:
@@ -165,7 +200,8 @@ class Runner:
             if exited_at is not None and (not open_fds or now - exited_at > 0.05):
                 break  # done; a leftover process holding a pipe open must not delay the result
             if killed_for is None:
-                if now - started > wall_limit:
+                if now - started > wall_limit and status is None and not starved.still_working(
+                        now, lambda: self.job_cpu_seconds(pid)):
                     killed_for = "wall"
                 elif any(truncated[fd] for fd in (out_r, err_r)):
                     killed_for = "output"
