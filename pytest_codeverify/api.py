@@ -35,8 +35,7 @@ from .config import (
     positive_number,
 )
 from .engine import CaseReport, SandboxFailure, execute, job_limits, run_test, verify_case
-from .formats import Defaults, detect
-from .formats.references import reference_of
+from .formats import Defaults, detect, with_extras
 from .judge import Outcome, verdict_of_run
 from .protocol import Job, Mode, ProtocolError, RawResult, UnsupportedValue, Verdict, decode_value, encode_value
 from .sandbox import open_sandbox, resolve_backend
@@ -306,8 +305,7 @@ class Sandbox:
         defaults = Defaults(self.time_limit, self.memory_limit, self.lenient_extraction)
         try:
             reader = detect(data)
-            reference = reference_of(data, reader.name)
-            cases = [replace(case, reference=case.reference or reference) for case in reader.read(data, 0, defaults)]
+            cases = with_extras(reader.read(data, 0, defaults), data, reader.name)
         except CaseError as exc:
             hint = "" if "tests" in data else ' (a record in the native format needs a non-empty "tests" list)'
             raise CaseError(f"cannot verify the record: {exc}{hint}") from None

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import config
 from .config import DEFAULT_MEMORY_LIMIT, DEFAULT_TIME_LIMIT
+
+if TYPE_CHECKING:
+    from .judge.checkers import Checker
 
 LANGUAGES = ("python",)
 COMPARE_MODES = ("tokens", "lines", "exact")
@@ -71,6 +74,8 @@ class StdioTest:
     output: str
     name: str = ""
     time_limit: float | None = None
+    #: Other outputs that are right too (a problem with several right answers, listed).
+    accepted: tuple[str, ...] = ()
     kind = "stdio"
 
 
@@ -152,6 +157,9 @@ class Case:
     calibrated_limit: float | None = None
     #: Problems of the dataset itself found while verifying (a reference failing its tests).
     notes: tuple[str, ...] = ()
+    #: The problem's checker (:class:`~pytest_codeverify.judge.checkers.Checker`), judging
+    #: stdin/stdout tests in a sandbox job of its own instead of comparing text.
+    checker: Checker | None = None
 
     def test_name(self, position: int) -> str:
         """The stable, unique name of the test at ``position``."""

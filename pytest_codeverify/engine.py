@@ -8,12 +8,15 @@ case -> job (:func:`make_job`) -> raw result (:func:`execute`) -> verdict (:mod:
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
 from .cases import AssertTest, CallTest, Case, StdioTest, TestSpec
 from .config import DEFAULT_OUTPUT_LIMIT, wall_limit
 from .judge import Outcome, judge
+from .judge.checkers import Checker, checker_job, checker_verdict
+from .judge.verdicts import classify
 from .protocol import Job, Mode, RawResult, UnsupportedValue, Verdict, encode_value
 from .rewards import case_line, case_verdict, reward, test_entry
 from .sandbox.base import Sandbox as Backend
@@ -71,7 +74,28 @@ def run_test(backend: Backend, case: Case, test: TestSpec, output_limit: int = D
     raw = execute(backend, job)
     if isinstance(raw, SandboxFailure):
         return Outcome(Verdict.SE, raw.message)
+    if case.checker is not None and isinstance(test, StdioTest) and \
+            classify(raw, time_limit=case.limit_for(test), memory_limit=case.memory_limit) is None:
+        return run_checker(backend, case.checker, test, raw)
     return judge(case, test, raw)
+
+
+def run_checker(backend: Backend, checker: Checker, test: StdioTest, raw: RawResult) -> Outcome:
+    """Judge a clean run's output with the problem's checker, in a job of its own.
+
+    Runs after the candidate's job, whose processes and files the runner has removed by then,
+    so nothing of the candidate's sees the checker, the expected answer or another test.
+    """
+    stdout = raw.stdout.decode("utf-8", errors="replace")
+    stderr = raw.stderr.decode("utf-8", errors="replace")
+    mark = secrets.token_hex(16)
+    checked = execute(backend, checker_job(checker, test.input, stdout, test.output, mark))
+    if isinstance(checked, SandboxFailure):
+        return Outcome(Verdict.SE, f"the checker could not run: {checked.message}", round(raw.cpu_s, 6),
+                       stdout, stderr, test.output)
+    found = checker_verdict(checker, checked, mark)
+    return Outcome(found.verdict, found.message, round(raw.cpu_s, 6), stdout, stderr, test.output,
+                   found.score if found.verdict is Verdict.WA else None)
 
 
 @dataclass(frozen=True)
@@ -84,7 +108,8 @@ class TestReport:
 
     def to_dict(self) -> dict[str, Any]:
         """This test's entry in the rewards line."""
-        return test_entry(self.name, self.outcome.verdict, self.outcome.time_s, self.outcome.message)
+        return test_entry(self.name, self.outcome.verdict, self.outcome.time_s, self.outcome.message,
+                          self.outcome.score)
 
 
 @dataclass(frozen=True)
@@ -111,7 +136,8 @@ class CaseReport:
 
     @property
     def reward(self) -> float | None:
-        return reward([t.outcome.verdict for t in self.tests], self.reward_mode)
+        return reward([t.outcome.verdict for t in self.tests], self.reward_mode,
+                      [t.outcome.score for t in self.tests])
 
     def to_dict(self) -> dict[str, Any]:
         """The rewards-file line for this case."""

@@ -27,17 +27,21 @@ def case_verdict(verdicts: Sequence[Verdict]) -> Verdict:
     return Verdict.AC
 
 
-def reward(verdicts: Sequence[Verdict], mode: str = "fraction") -> float | None:
+def reward(verdicts: Sequence[Verdict], mode: str = "fraction",
+           scores: Sequence[float | None] | None = None) -> float | None:
     """The case's reward: ``None`` when any test hit ``SE`` (not the candidate's fault).
 
-    ``fraction``: passed / total. ``all``: 1.0 only when every test passed.
+    ``fraction``: the mean of the tests' scores, a test scoring 1 when it passed, its checker's
+    partial credit when it has one (``scores``), else 0. ``all``: 1.0 only when every test passed.
     """
     if not verdicts or any(v is Verdict.SE for v in verdicts):
         return None
     passed = sum(v is Verdict.AC for v in verdicts)
     if mode == "all":
         return 1.0 if passed == len(verdicts) else 0.0
-    return passed / len(verdicts)
+    partial = sum(score or 0.0 for v, score in zip(verdicts, scores or [None] * len(verdicts), strict=True)
+                  if v is Verdict.WA)
+    return (passed + partial) / len(verdicts)
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -50,11 +54,15 @@ def pass_at_k(n: int, c: int, k: int) -> float:
     return 1.0 - product
 
 
-def test_entry(name: str, verdict: Verdict, time_s: float, message: str = "") -> dict[str, Any]:
-    """One test's entry in a rewards line; an ``SE`` carries its cause as ``error``."""
+def test_entry(name: str, verdict: Verdict, time_s: float, message: str = "",
+               score: float | None = None) -> dict[str, Any]:
+    """One test's entry in a rewards line; an ``SE`` carries its cause as ``error``, a ``WA``
+    with a checker's partial credit its ``score``."""
     entry: dict[str, Any] = {"name": name, "verdict": verdict.value, "time_s": time_s}
     if verdict is Verdict.SE and message:
         entry["error"] = message
+    if verdict is Verdict.WA and score:
+        entry["score"] = score
     return entry
 
 
@@ -66,8 +74,9 @@ def case_line(case: Case, tests: Iterable[dict[str, Any]], reward_mode: str = "f
     """The rewards line of a case whose tests ran: entries from :func:`test_entry`."""
     entries = list(tests)
     verdicts = [Verdict(t["verdict"]) for t in entries]
+    scores = [t.get("score") for t in entries]
     line: dict[str, Any] = {
-        "id": case.id, "problem_id": case.problem_id, "reward": reward(verdicts, reward_mode),
+        "id": case.id, "problem_id": case.problem_id, "reward": reward(verdicts, reward_mode, scores),
         "passed": sum(v is Verdict.AC for v in verdicts), "total": len(verdicts),
         "verdict": case_verdict(verdicts).value, "tests": entries,
     }

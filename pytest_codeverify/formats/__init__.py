@@ -13,7 +13,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ..cases import Case, CaseError
+from ..cases import Case, CaseError, StdioTest
+from ..judge.checkers import parse_checker
 from .base import Defaults, Reader
 from .contests import AppsReader, CodeContestsReader
 from .humaneval import HumanEvalReader, MbppReader
@@ -33,7 +34,8 @@ PROMPT_KEY = "prompt text"
 #: A problem's own candidate (MBPP's reference ``code``) gives way to the sample's.
 CANDIDATE_FIELDS = ("code", "completion", "response", "solutions", "code_list")
 
-__all__ = ["READERS", "Defaults", "Reader", "Record", "detect", "given_id", "load_file", "load_problems"]
+__all__ = ["READERS", "Defaults", "Reader", "Record", "detect", "given_id", "load_file", "load_problems",
+           "with_extras"]
 
 
 @dataclass(frozen=True)
@@ -145,7 +147,7 @@ def load_file(path: str | Path, format: str = "auto", defaults: Defaults | None 
                 record = join_problem(record, defaults.problems)
             if reader is None:
                 reader = detect(record)
-            cases = reader.read(record, number, defaults)
+            cases = with_extras(reader.read(record, number, defaults), record, reader.name)
         except CaseError as exc:
             yield Record(shown, number, given_id(record) or str(number), error=exc.located(shown, number),
                          format=reader.name if reader else "")
@@ -154,9 +156,7 @@ def load_file(path: str | Path, format: str = "auto", defaults: Defaults | None 
             # Several samples of one problem on separate lines share its id: number them
             # (the native format keeps duplicate ids an error, its ids are the user's own).
             cases = [_unique(case, seen) for case in cases]
-        reference = reference_of(record, reader.name)
-        placed = tuple(_place(case, shown, number, index, defaults.time_scale, reference)
-                       for index, case in enumerate(cases))
+        placed = tuple(_place(case, shown, number, index, defaults.time_scale) for index, case in enumerate(cases))
         yield Record(shown, number, placed[0].id if len(placed) == 1 else str(number), cases=placed, format=reader.name)
 
 
@@ -166,9 +166,18 @@ def _unique(case: Case, seen: dict[str, int]) -> Case:
     return case if count == 0 else replace(case, id=f"{case.id}#{count}")
 
 
-def _place(case: Case, path: str, line: int, index: int, time_scale: float, reference: str | None) -> Case:
-    return replace(case, path=path, line=line, index=index, time_scale=time_scale,
-                   reference=case.reference or reference)
+def _place(case: Case, path: str, line: int, index: int, time_scale: float) -> Case:
+    return replace(case, path=path, line=line, index=index, time_scale=time_scale)
+
+
+def with_extras(cases: list[Case], record: dict[str, Any], format: str) -> list[Case]:
+    """Cases with what any format's record may carry besides its tests: a reference solution
+    (for calibration) and a ``checker``. A :class:`CaseError` for a bad checker."""
+    reference = reference_of(record, format)
+    checker = parse_checker(record)
+    if checker is not None and any(not isinstance(test, StdioTest) for case in cases for test in case.tests):
+        raise CaseError("a checker judges stdin/stdout tests only; this record has other kinds", field="checker")
+    return [replace(case, reference=case.reference or reference, checker=checker or case.checker) for case in cases]
 
 
 def given_id(record: Any) -> str | None:

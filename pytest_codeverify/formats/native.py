@@ -20,7 +20,8 @@ from ..cases import (
 from .base import Defaults, candidate_code, record_id
 
 _TEST_KEYS = {
-    "stdio": ({"input", "output"}, {"name", "time_limit"}),
+    "stdio": ({"input", "output"}, {"name", "time_limit", "outputs"}),
+    "stdio ": ({"input", "outputs"}, {"name", "time_limit"}),  # several right answers, no preferred one
     "call": ({"expected"}, {"args", "kwargs", "name", "time_limit"}),
     "assert": ({"assert"}, {"name", "time_limit"}),
 }
@@ -70,16 +71,21 @@ def _test(test: Any, position: int) -> TestSpec:
         if required <= keys:
             unknown = keys - required - optional
             if unknown:
-                raise CaseError(f"unknown key(s) {sorted(unknown)} for a {kind} test", field=field)
+                raise CaseError(f"unknown key(s) {sorted(unknown)} for a {kind.strip()} test", field=field)
             break
     else:
-        raise CaseError('must have "input" and "output", or "expected" (with "args"/"kwargs"), '
+        raise CaseError('must have "input" and "output" (or "outputs"), or "expected" (with "args"/"kwargs"), '
                         f'or "assert"; got keys {sorted(keys)}', field=field)
     name = text(test.get("name", ""), f"{field}.name")
     limit = positive_number(test["time_limit"], f"{field}.time_limit") if "time_limit" in test else None
-    if kind == "stdio":
-        return StdioTest(text(test["input"], f"{field}.input"), text(test["output"], f"{field}.output"),
-                         name=name, time_limit=limit)
+    if kind.strip() == "stdio":
+        accepted = test.get("outputs", [])
+        if not isinstance(accepted, list) or not all(isinstance(o, str) for o in accepted) or \
+                ("output" not in test and not accepted):
+            raise CaseError("must be a non-empty list of accepted outputs (strings)", field=f"{field}.outputs")
+        output = text(test["output"], f"{field}.output") if "output" in test else accepted[0]
+        return StdioTest(text(test["input"], f"{field}.input"), output, name=name, time_limit=limit,
+                         accepted=tuple(o for o in accepted if o != output))
     if kind == "call":
         args = test.get("args", [])
         kwargs = test.get("kwargs", {})

@@ -26,6 +26,8 @@ class Outcome:
     stdout: str = ""
     stderr: str = ""
     expected: str = ""
+    #: A checker's partial credit in [0, 1) for a ``WA`` (``None``: no partial credit).
+    score: float | None = None
 
     @property
     def passed(self) -> bool:
@@ -50,6 +52,10 @@ def judge(case: Case, test: TestSpec, raw: RawResult) -> Outcome:
     status = outcome.get("status")
     if isinstance(test, StdioTest):
         same, why = compare_output(stdout, test.output, case.compare)
+        for other in test.accepted:  # any listed right answer will do
+            if same:
+                break
+            same = compare_output(stdout, other, case.compare)[0]
         return done(Verdict.AC) if same else done(Verdict.WA, why)
     if isinstance(test, CallTest):
         if status != "ok":

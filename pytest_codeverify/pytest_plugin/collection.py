@@ -122,6 +122,8 @@ class CodeverifyItem(pytest.Item):
             ("verdict", outcome.verdict.value), ("time_s", outcome.time_s),
             ("record", case.id), ("problem_id", case.problem_id), ("time_limit", case.limit_for(self.test)),
         ])
+        if outcome.score is not None:
+            self.user_properties.append(("score", outcome.score))
         if case.calibrated_limit is not None:
             self.user_properties.append(("calibrated", True))
         for note in case.notes:

@@ -37,6 +37,7 @@ class TestResult:
     time_limit: float | None = None  # the CPU limit the test ran under (scaled, calibrated)
     calibrated: bool = False
     notes: tuple[str, ...] = ()  # problems of the dataset found running it
+    score: float | None = None  # a checker's partial credit for a WA
 
 
 @dataclass
@@ -105,7 +106,8 @@ class RewardReporter:
                                                      _float_or_none(props.get("time_limit")),
                                                      bool(props.get("calibrated")),
                                                      tuple(str(value) for name, value in report.user_properties
-                                                           if name == "dataset_problem"))
+                                                           if name == "dataset_problem"),
+                                                     _float_or_none(props.get("score")))
         elif report.failed and report.nodeid not in self.results:
             # No verdict: the harness itself failed (a timeout backstop, a crashed worker).
             text = str(report.longrepr).strip().splitlines()
@@ -162,7 +164,7 @@ class RewardReporter:
             if test_id not in self.collected:
                 continue
             result = self.results.get(test_id) or TestResult(Verdict.SE, 0.0, "no result was reported")
-            tests.append(test_entry(name, result.verdict, result.time_s, result.message))
+            tests.append(test_entry(name, result.verdict, result.time_s, result.message, result.score))
             limits[result.time_limit if result.time_limit is not None else case.limit_for(case.tests[position])] = None
             notes.update(dict.fromkeys(result.notes))
             calibrated = calibrated or result.calibrated

@@ -1,0 +1,179 @@
+"""Checkers: problems with more than one right answer, judged by the problem's own program.
+
+A record's ``checker`` is either
+
+- a Python source string defining ``check(input: str, output: str, expected: str)`` that returns
+  a bool, or a score in [0, 1] (1.0 is accepted; a lower score is partial credit), or
+- a checker program ``{"language": ..., "code": ..., "files": {name: text}}``, run as
+  ``checker INPUT OUTPUT ANSWER`` (paths of files it can read) that answers by exit code with
+  testlib's convention: 0 accepted, 1 wrong answer, 2 presentation error (WA), 3 checker
+  failure (SE), 4 "dirt" (WA), 7 points (a score on its output), 8 unexpected end of file (WA).
+
+The checker runs after the candidate, in a sandbox job of its own with its own limits: never
+in the candidate's process, and only once the candidate's processes and files are gone. A
+checker that raises, hangs, runs out of memory, exits 3 or answers nonsense gives ``SE``
+(reward ``null``): the harness failed, not the candidate. This module is the trusted side:
+it builds the checker's job and maps what the job did to a verdict and a score.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..cases import CaseError
+from ..config import DEFAULT_OUTPUT_LIMIT, wall_limit
+from ..protocol import Job, Mode, RawResult, Verdict
+from .verdicts import classify
+
+#: Limits of a checker's job unless the record sets ``checker_time_limit`` / ``checker_memory_limit``.
+CHECKER_TIME_LIMIT = 5.0
+CHECKER_MEMORY_LIMIT = 512
+#: Languages a checker program may be written in (compiled ones come with the languages support).
+CHECKER_LANGUAGES = ("python",)
+#: testlib's exit codes.
+TESTLIB_EXIT = {0: "OK", 1: "WA", 2: "PE", 3: "FAIL", 4: "DIRT", 7: "POINTS", 8: "UNEXPECTED_EOF"}
+_DRIVER = Path(__file__).resolve().parent.parent / "sandbox" / "checker_driver.py"
+_RESERVED = ("checker_input.txt", "checker_output.txt", "checker_answer.txt")
+_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+@dataclass(frozen=True)
+class Checker:
+    """A problem's checker: ``form`` is ``function`` or ``program``."""
+
+    form: str
+    source: str
+    language: str = "python"
+    files: dict[str, str] = field(default_factory=dict)
+    time_limit: float = CHECKER_TIME_LIMIT
+    memory_limit: int = CHECKER_MEMORY_LIMIT
+
+
+@dataclass(frozen=True)
+class CheckerVerdict:
+    """What a checker decided: ``AC``/``WA`` with a score in [0, 1], or ``SE`` with the reason."""
+
+    verdict: Verdict
+    score: float | None
+    message: str = ""
+
+
+def parse_checker(record: dict[str, Any]) -> Checker | None:
+    """The record's ``checker`` (and its optional limits), validated; ``None`` when it has none."""
+    value = record.get("checker")
+    if value is None:
+        return None
+    limits: dict[str, Any] = {}
+    if record.get("checker_time_limit") is not None:
+        limits["time_limit"] = _positive(record["checker_time_limit"], "checker_time_limit", float)
+    if record.get("checker_memory_limit") is not None:
+        limits["memory_limit"] = _positive(record["checker_memory_limit"], "checker_memory_limit", int)
+    if isinstance(value, str):
+        if "check" not in value:
+            raise CaseError("a Python checker must define check(input, output, expected)", field="checker")
+        return Checker("function", value, **limits)
+    if not isinstance(value, dict):
+        raise CaseError(f"must be Python source or a program object, got {type(value).__name__}", field="checker")
+    unknown = set(value) - {"language", "code", "files"}
+    if unknown:
+        raise CaseError(f"unknown key(s) {sorted(unknown)}; a checker program has language, code, files",
+                        field="checker")
+    code, language, files = value.get("code"), value.get("language", "python"), value.get("files") or {}
+    if not isinstance(code, str) or not code.strip():
+        raise CaseError("needs the program's source text", field="checker.code")
+    if not isinstance(language, str) or language.lower() not in CHECKER_LANGUAGES:
+        raise CaseError(f"checker language {language!r} is not supported (supported: "
+                        f"{', '.join(CHECKER_LANGUAGES)})", field="checker.language")
+    if not isinstance(files, dict) or not all(isinstance(v, str) for v in files.values()):
+        raise CaseError("must map file names to their text", field="checker.files")
+    for name in files:
+        if not isinstance(name, str) or not name or name != os.path.basename(name) or name in (".", "..") \
+                or name in _RESERVED:
+            raise CaseError(f"{name!r} is not a plain file name the checker may use", field="checker.files")
+    return Checker("program", code, language.lower(), dict(files), **limits)
+
+
+def _positive(value: Any, name: str, kind: type) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0 \
+            or (kind is int and not isinstance(value, int)):
+        raise CaseError(f"must be a positive {'whole ' if kind is int else ''}number, got {value!r}", field=name)
+    return kind(value)
+
+
+@functools.cache
+def driver_source() -> str:
+    """The program of every checker job (see :mod:`pytest_codeverify.sandbox.checker_driver`)."""
+    return _DRIVER.read_text(encoding="utf-8")
+
+
+def checker_job(checker: Checker, test_input: str, output: str, answer: str, mark: str) -> Job:
+    """The sandbox job that runs ``checker`` on one test's input, output and answer."""
+    request = {"form": checker.form, "source": checker.source, "files": checker.files,
+               "input": test_input, "output": output, "answer": answer, "mark": mark}
+    data = json.dumps(request).encode("utf-8", "surrogateescape")
+    return Job(code=driver_source(), mode=Mode.STDIN.value, stdin=data, cpu_limit=checker.time_limit,
+               wall_limit=wall_limit(checker.time_limit), memory_limit_mb=checker.memory_limit,
+               output_limit=DEFAULT_OUTPUT_LIMIT, language="python")
+
+
+def checker_verdict(checker: Checker, raw: RawResult, mark: str) -> CheckerVerdict:
+    """Map what a checker job did to the candidate's verdict and score."""
+    failure = classify(raw, time_limit=checker.time_limit, memory_limit=checker.memory_limit)
+    stdout = raw.stdout.decode("utf-8", "replace")
+    stderr = raw.stderr.decode("utf-8", "replace")
+    if failure is not None and not (checker.form == "program" and failure[1].startswith("exit code")):
+        return CheckerVerdict(Verdict.SE, None, f"the checker failed: {failure[0].value}: {failure[1]}")
+    if checker.form == "function":
+        return _function_verdict(stdout, mark)
+    return program_verdict(raw.exit_code, stdout, stderr)
+
+
+def _function_verdict(stdout: str, mark: str) -> CheckerVerdict:
+    for line in stdout.splitlines():
+        if line.startswith(mark + " "):
+            try:
+                result = json.loads(line[len(mark) + 1:])
+            except ValueError:
+                break
+            if "error" in result:
+                return CheckerVerdict(Verdict.SE, None, f"the checker failed: {result['error']}")
+            return score_verdict(result.get("score"))
+    return CheckerVerdict(Verdict.SE, None, "the checker gave no result")
+
+
+def score_verdict(score: Any) -> CheckerVerdict:
+    """A score in [0, 1]: ``AC`` at 1.0, else ``WA`` with the score as partial credit."""
+    if isinstance(score, bool) or not isinstance(score, (int, float)) or not 0.0 <= score <= 1.0:
+        return CheckerVerdict(Verdict.SE, None, f"the checker's score {score!r} is not a number in [0, 1]")
+    if score == 1.0:
+        return CheckerVerdict(Verdict.AC, 1.0)
+    return CheckerVerdict(Verdict.WA, float(score), f"the checker gave {score:g} of 1")
+
+
+def program_verdict(exit_code: int | None, stdout: str, stderr: str) -> CheckerVerdict:
+    """The verdict of a testlib-style checker program from its exit code (and, for points, output)."""
+    said = (stderr.strip() or stdout.strip()).splitlines()
+    detail = said[0][:200] if said else ""
+    name = TESTLIB_EXIT.get(exit_code) if exit_code is not None else None
+    if name == "OK":
+        return CheckerVerdict(Verdict.AC, 1.0)
+    if name in ("WA", "PE", "DIRT", "UNEXPECTED_EOF"):
+        return CheckerVerdict(Verdict.WA, 0.0, f"checker: {name} {detail}".rstrip())
+    if name == "POINTS":
+        for text in (stdout, stderr):
+            found = _NUMBER.search(text.replace("points", " ", 1))
+            if found:
+                verdict = score_verdict(float(found.group()))
+                message = f"{verdict.message} ({detail})" if detail and verdict.message else verdict.message
+                return CheckerVerdict(verdict.verdict, verdict.score, message)
+        return CheckerVerdict(Verdict.SE, None, "the checker exited with points (7) but printed no score")
+    if name == "FAIL":
+        return CheckerVerdict(Verdict.SE, None, f"the checker failed (exit code 3): {detail}".rstrip(": "))
+    return CheckerVerdict(Verdict.SE, None, f"the checker ended with exit code {exit_code}: {detail}".rstrip(": "))
