@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared" / "datasets"
+#: The real datasets: beside the checkout, or where CODEVERIFY_DATASETS says (a git worktree).
+SHARED = Path(os.environ.get("CODEVERIFY_DATASETS") or ROOT.parent / "shared" / "datasets")
 
 
 def write_jsonl(path: Path, records: Iterable[dict[str, Any] | str]) -> Path:

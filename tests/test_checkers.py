@@ -68,7 +68,7 @@ def test_partial_credit_counts_in_the_fraction_reward_only() -> None:
     verdicts = [Verdict.AC, Verdict.WA, Verdict.WA]
     assert reward(verdicts, "fraction", [1.0, 0.5, None]) == pytest.approx(0.5)
     assert reward(verdicts, "all", [1.0, 0.5, None]) == 0.0
-    assert reward(verdicts + [Verdict.SE], "fraction", [1.0, 0.5, None, None]) is None
+    assert reward([*verdicts, Verdict.SE], "fraction", [1.0, 0.5, None, None]) is None
 
 
 @pytest.mark.parametrize(("checker", "message"), [

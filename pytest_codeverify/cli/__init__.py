@@ -12,6 +12,8 @@ COMMANDS: dict[str, str] = {
     "verify": "pytest_codeverify.cli.verify:register",
     "serve": "pytest_codeverify.cli.serve:register",
     "image": "pytest_codeverify.cli.image:register",
+    "check": "pytest_codeverify.cli.check:register",
+    "doctor": "pytest_codeverify.cli.doctor:register",
 }
 
 

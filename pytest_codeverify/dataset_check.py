@@ -1,0 +1,185 @@
+"""Validate dataset files without running anything: every problem as ``file:line: field: message``
+with a hint (the format a record most likely meant, a test without an output, mixed test kinds).
+
+``codeverify check`` prints these. Reading goes through the same loader the runs use
+(:func:`~pytest_codeverify.formats.load_file`), so a file that checks clean is read the same way
+by ``pytest --codeverify``; the hints look at the raw records for what a reader cannot say.
+"""
+
+from __future__ import annotations
+
+import difflib
+import gzip
+import json
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .cases import CaseError, StdioTest
+from .formats import READERS, Defaults, load_file
+
+#: Fields that tell each format apart (what a user most likely meant to write).
+SIGNATURES: dict[str, tuple[str, ...]] = {
+    "native": ("tests", "code", "response", "entry_point", "time_limit", "memory_limit", "compare", "checker"),
+    "nemo-gym": ("responses_create_params", "verifier_metadata", "response"),
+    "livecodebench": ("public_test_cases", "private_test_cases", "question_id", "metadata", "code_list"),
+    "humaneval": ("task_id", "prompt", "canonical_solution", "test", "entry_point", "completion"),
+    "mbpp": ("task_id", "text", "code", "test_list", "test_setup_code"),
+    "apps": ("input_output", "solutions", "problem_id", "question"),
+    "codecontests": ("public_tests", "private_tests", "generated_tests", "name", "solutions", "time_limit"),
+}
+ERROR, WARNING = "error", "warning"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in a dataset file."""
+
+    path: str
+    line: int
+    field: str
+    message: str
+    hint: str = ""
+    severity: str = ERROR
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}:" if self.line else f"{self.path}:"
+        field = f" {self.field}:" if self.field else ""
+        hint = f" (hint: {self.hint})" if self.hint else ""
+        return f"{where}{field} {self.severity}: {self.message}{hint}"
+
+
+@dataclass(frozen=True)
+class FileReport:
+    """What checking one file found."""
+
+    path: str
+    records: int
+    formats: Counter[str]
+    problems: tuple[Problem, ...]
+
+    @property
+    def errors(self) -> int:
+        return sum(p.severity == ERROR for p in self.problems)
+
+    def summary(self) -> str:
+        detected = ", ".join(f"{name} ({count})" for name, count in self.formats.most_common()) or "none"
+        warnings = len(self.problems) - self.errors
+        return (f"{self.path}: {self.records} record(s), format {detected}: {self.errors} error(s), "
+                f"{warnings} warning(s)")
+
+
+def likely_format(record: Mapping[str, Any]) -> tuple[str, list[str]]:
+    """The format whose fields ``record`` resembles most, and the fields it has misspelled:
+    ``["'test' for 'tests'", ...]``."""
+    keys = [str(key) for key in record]
+    best, best_score, best_near = "native", -1.0, []
+    for name, fields in SIGNATURES.items():
+        exact = sum(field in keys for field in fields)
+        near = []
+        for field in fields:
+            if field in keys:
+                continue
+            close = difflib.get_close_matches(field, [k for k in keys if k not in fields], n=1, cutoff=0.75)
+            if close:
+                near.append(f"{close[0]!r} for {field!r}")
+        score = exact + 0.5 * len(near)
+        if score > best_score:
+            best, best_score, best_near = name, score, near
+    return best, best_near
+
+
+def _raw_records(path: Path) -> Iterator[tuple[int, Any]]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if line.strip():
+                try:
+                    yield number, json.loads(line)
+                except ValueError:
+                    yield number, None
+
+
+def _hint(error: CaseError, record: Any, file_format: str | None) -> str:
+    if not isinstance(record, dict):
+        return "each line must be one JSON object (a JSONL file, not a JSON array)"
+    message = error.message
+    if file_format and record and not READERS[file_format].matches(record):
+        others = [name for name, reader in READERS.items() if reader.matches(record)]
+        this = f"this record looks like {others[0]}, but " if others else ""
+        return f"{this}the file's first record set its format to {file_format}; one file holds one format"
+    if "matches no known format" in message:
+        name, near = likely_format(record)
+        return f"it looks most like {name}" + (f"; misspelled: {', '.join(near)}" if near else
+                                               f"; {name} records have {', '.join(SIGNATURES[name][:3])}")
+    if "matches several formats" in message:
+        return "pass --format to say which one"
+    if error.field.startswith("tests[") and 'must have "input"' in message:
+        keys = set(record["tests"][int(error.field[6:].split("]")[0])]) if _indexable(record, error.field) else set()
+        if "input" in keys and not keys & {"output", "outputs"}:
+            return "a stdin test with no output: add \"output\" (or \"outputs\", or a record \"checker\")"
+        if keys & {"args", "kwargs"} and "expected" not in keys:
+            return "a call test with no expected value: add \"expected\""
+        return "a test is {\"input\", \"output\"}, {\"args\", \"expected\"} or {\"assert\"}"
+    if "candidate" in message and "missing" in message:
+        return ("a problems file? give it as --problems (pytest: --codeverify-problems) and check the samples "
+                "file against it")
+    return ""
+
+
+def _indexable(record: dict[str, Any], field: str) -> bool:
+    try:
+        position = int(field[6:].split("]")[0])
+        return isinstance(record.get("tests"), list) and isinstance(record["tests"][position], dict)
+    except (ValueError, IndexError):
+        return False
+
+
+def _warnings(path: str, line: int, record: Any, case_tests: list[Any]) -> Iterator[Problem]:
+    """Things a run accepts but a dataset author likely did not mean."""
+    kinds = Counter(type(test).__name__ for test in case_tests)
+    if len(kinds) > 1:
+        listed = ", ".join(f"{count} {name.removesuffix('Test').lower()}" for name, count in kinds.items())
+        yield Problem(path, line, "tests", f"mixes test kinds ({listed})",
+                      "usually a mistake: a program is judged by its output or by its functions, rarely both",
+                      WARNING)
+    for position, test in enumerate(case_tests):
+        if isinstance(test, StdioTest) and not test.output.strip() and not test.accepted and \
+                not (isinstance(record, dict) and record.get("checker")):
+            yield Problem(path, line, f"tests[{position}].output", "the expected output is empty",
+                          "any program printing nothing passes it", WARNING)
+    if isinstance(record, dict) and isinstance(record.get("tests"), list):
+        for position, test in enumerate(record["tests"]):
+            if isinstance(test, dict) and "output" in test and "outputs" in test and test["output"] not in \
+                    (test["outputs"] or []):
+                yield Problem(path, line, f"tests[{position}].outputs", "does not list \"output\"",
+                              "both are accepted; list every right answer in \"outputs\"", WARNING)
+
+
+def check_file(path: str | Path, format: str = "auto", defaults: Defaults | None = None) -> FileReport:
+    """Every problem in one dataset file; nothing is run."""
+    shown = str(path)
+    file = Path(path)
+    try:
+        raw = dict(_raw_records(file))
+        records = list(load_file(file, format, defaults or Defaults(), display_path=shown))
+    except (OSError, UnicodeDecodeError, EOFError) as exc:
+        return FileReport(shown, 0, Counter(), (Problem(shown, 0, "", f"cannot read: {exc}"),))
+    except CaseError as exc:
+        return FileReport(shown, 0, Counter(), (Problem(shown, exc.line, exc.field, exc.message),))
+    formats: Counter[str] = Counter(r.format for r in records if r.format and r.error is None)
+    file_format = next((r.format for r in records if r.format), None)
+    problems: list[Problem] = []
+    for record in records:
+        data = raw.get(record.line)
+        if record.error is not None:
+            error = record.error
+            problems.append(Problem(shown, record.line, error.field, error.message, _hint(error, data, file_format)))
+            continue
+        for case in record.cases[:1]:
+            problems.extend(_warnings(shown, record.line, data, list(case.tests)))
+    if not records:
+        problems.append(Problem(shown, 0, "", "the file holds no records", "", WARNING))
+    return FileReport(shown, len(records), formats, tuple(problems))
