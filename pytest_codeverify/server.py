@@ -24,7 +24,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import Future
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .cases import LANGUAGES, Case, CaseError, StdioTest, check_language
 from .engine import CaseReport, TestReport, make_job, run_test
-from .formats import READERS, Defaults, detect, given_id
+from .formats import READERS, Defaults, detect, given_id, with_extras
 from .judge import Outcome, Verdict, classify
 from .rewards import unreadable_line
 from .sandbox import Sandbox, SandboxError
@@ -366,8 +366,10 @@ def create_app(config: ServerConfig, pool: SandboxPool | None = None) -> FastAPI
             mode = NEMO_GYM_REWARD_MODE
         else:
             reader = detect(record) if format == "auto" else READERS[format]
-            cases = reader.read(record, 1, config.defaults)
+            # A checker or accepted outputs judge as they do everywhere else.
+            cases = with_extras(reader.read(record, 1, config.defaults), record, reader.name)
             mode = "fraction"
+        cases = [replace(case, time_scale=config.defaults.time_scale) for case in cases]
         for case in cases:
             if len(case.tests) > limits.max_tests:
                 raise CaseError(f"{len(case.tests)} tests; at most {limits.max_tests} per record", field="tests")

@@ -91,3 +91,19 @@ def test_plugin_reports_checker_scores_and_failures(pytester: pytest.Pytester, t
         {name: MATRIX[name][1:] for name in chosen}
     assert lines["partial"]["tests"][0]["score"] == 0.5
     assert "the checker failed" in lines["checker-raises"]["tests"][0]["error"]
+
+
+def test_server_verify_uses_the_checker_and_time_scale() -> None:
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from pytest_codeverify.formats import Defaults
+    from pytest_codeverify.server import ServerConfig, create_app
+
+    app = create_app(ServerConfig(backend="local", workers=1, defaults=Defaults(time_scale=3.0)))
+    with TestClient(app) as client:
+        answer = client.post("/verify", json=_record("pair", MATRIX["pair-other-ac"][0])).json()
+        slow = client.post("/verify", json={"id": "slow", "time_limit": 0.1, "code": "print(1)",
+                                            "tests": [{"input": "", "output": "1"}]}).json()
+    assert (answer["verdict"], answer["reward"]) == ("AC", 1.0)
+    assert slow["time_limit"] == pytest.approx(0.3)

@@ -6,7 +6,8 @@ import argparse
 import os
 import sys
 
-from ..config import BACKENDS
+from ..config import BACKENDS, DEFAULT_TIME_SCALE, ConfigError, positive_number
+from ..formats import Defaults
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -14,6 +15,8 @@ def register(parser: argparse.ArgumentParser) -> None:
                           "(pip install 'pytest-codeverify[server]').")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
     parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--time-scale", type=float, default=DEFAULT_TIME_SCALE, metavar="FACTOR",
+                        help="multiply every time limit by FACTOR (slow machines, PyPy, sanitizers)")
     parser.add_argument("--backend", choices=BACKENDS, default="auto")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                         help="sandboxes in the pool (default: one per core)")
@@ -47,7 +50,13 @@ def run(args: argparse.Namespace) -> int:
     if token is None and args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"warning: serving on {args.host} without a token: anyone who can reach it can run code",
               file=sys.stderr)
-    config = ServerConfig(backend=args.backend, workers=args.workers, max_queue=args.max_queue, token=token)
+    try:
+        scale = positive_number(args.time_scale, "--time-scale")
+    except ConfigError as exc:
+        print(f"codeverify serve: {exc}", file=sys.stderr)
+        return 2
+    config = ServerConfig(backend=args.backend, workers=args.workers, max_queue=args.max_queue, token=token,
+                          defaults=Defaults(time_scale=scale))
     print(f"codeverify serve: http://{args.host}:{args.port} backend {args.backend} ({pool.description}), "
           f"{args.workers} sandbox(es), queue {args.max_queue}", file=sys.stderr, flush=True)
     uvicorn.run(create_app(config, pool), host=args.host, port=args.port, log_level=args.log_level)
