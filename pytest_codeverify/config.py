@@ -30,6 +30,7 @@ WALL_SLACK_S = 1.0
 #: blocked program gets ~0; a busy one among N competing busy loops on C cores gets C/(N+1)).
 STARVED_MIN_SHARE = 0.05
 STARVED_WINDOW_S = 1.0
+STARVED_MAX_FACTOR = 4.0
 #: Every time limit is multiplied by this unless told otherwise (slow machines, PyPy, sanitizers).
 DEFAULT_TIME_SCALE = 1.0
 #: A calibrated problem's limit is max(its limit, this x its reference solution's CPU time):
@@ -68,10 +69,11 @@ def wall_cap(cpu_limit: float, wall: float) -> float:
     """The latest a job may end: its backstop ``wall`` extended while it is starved of CPU.
 
     A job that keeps getting at least :data:`STARVED_MIN_SHARE` of a CPU reaches its CPU limit
-    by ``cpu_limit / STARVED_MIN_SHARE`` seconds, so this bound only stops pathological cases;
-    the harness waits this long (plus a grace) for a runner's answer.
+    by ``cpu_limit / STARVED_MIN_SHARE`` seconds; and no job outlives :data:`STARVED_MAX_FACTOR`
+    times its backstop, so a program that idles with short bursts of work holds a worker a
+    bounded time. The harness waits this long (plus a grace) for a runner's answer.
     """
-    return wall + cpu_limit / STARVED_MIN_SHARE
+    return min(wall + cpu_limit / STARVED_MIN_SHARE, wall * STARVED_MAX_FACTOR)
 
 
 def positive_number(value: Any, option: str, *, parse_text: bool = False) -> float:

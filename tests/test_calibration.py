@@ -134,4 +134,5 @@ def test_starvation_watch_extends_the_backstop_only_while_cpu_time_grows() -> No
     assert not watch.still_working(5.3, lambda: 0.7)  # no CPU for a window: asleep
     capped = _StarvationWatch(cpu_limit=1.0, wall_limit=3.0, started=0.0)
     assert not capped.still_working(wall_cap(1.0, 3.0) + 0.1, lambda: 0.5)
-    assert wall_cap(2.0, wall_limit(2.0)) == pytest.approx(5.0 + 2.0 / 0.05)
+    assert wall_cap(2.0, wall_limit(2.0)) == pytest.approx(20.0)  # 4 x the backstop at most
+    assert wall_cap(0.1, wall_limit(0.1)) == pytest.approx(1.2 + 0.1 / 0.05)
