@@ -136,3 +136,26 @@ def test_starvation_watch_extends_the_backstop_only_while_cpu_time_grows() -> No
     assert not capped.still_working(wall_cap(1.0, 3.0) + 0.1, lambda: 0.5)
     assert wall_cap(2.0, wall_limit(2.0)) == pytest.approx(20.0)  # 4 x the backstop at most
     assert wall_cap(0.1, wall_limit(0.1)) == pytest.approx(1.2 + 0.1 / 0.05)
+
+
+def test_processes_sharing_a_cache_measure_each_problem_once(tmp_path: Path) -> None:
+    """As pytest-xdist workers do: the one that comes second waits for the first one's measurement."""
+    import threading
+    import time
+
+    runs = FakeRuns([0.1, 0.2])
+
+    def slow_run(case: Case, test: TestSpec) -> Outcome:
+        time.sleep(0.1)
+        return runs(case, test)
+
+    workers = [Calibrator(slow_run, tmp_path) for _ in range(3)]
+    limits: list[float | None] = []
+    threads = [threading.Thread(target=lambda w=w: limits.append(w.calibrate(_case()).calibrated_limit))
+               for w in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(runs.calls) == 2 and sum(w.measured for w in workers) == 1
+    assert limits == [pytest.approx(0.2 * CALIBRATION_FACTOR)] * 3
