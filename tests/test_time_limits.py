@@ -3,6 +3,7 @@ backstop under competing load (CPU time is what counts)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -110,3 +111,15 @@ def test_a_sleeping_program_still_ends_soon_after_its_backstop(backend: str) -> 
         elapsed = time.monotonic() - started
     assert result.verdict.value == "TLE"
     assert elapsed < wall_limit(0.5) + STARVED_WINDOW_S + 2
+
+
+def test_cli_verify_calibrates_and_scales(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from pytest_codeverify.cli import main
+
+    data = write_jsonl(tmp_path / "d.jsonl", [{**RECORD, "code": REFERENCE}])
+    assert main(["verify", str(data), "--backend", "local", "--calibrate", "--cache-dir", str(tmp_path)]) == 0
+    (line,) = [json.loads(text) for text in capsys.readouterr().out.splitlines()]
+    assert (line["verdict"], line["calibrated"]) == ("AC", True)
+    assert main(["verify", str(data), "--backend", "local", "--time-scale", "40"]) == 0
+    (line,) = [json.loads(text) for text in capsys.readouterr().out.splitlines()]
+    assert line["time_limit"] == pytest.approx(2.0) and "calibrated" not in line
