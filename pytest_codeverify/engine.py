@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .cases import AssertTest, CallTest, Case, StdioTest, TestSpec
+from .evidence import failure_evidence
 from .judge import Outcome, Verdict, case_verdict, judge, reward
 from .protocol import Job, UnsupportedValue, encode_value
 from .sandbox.base import Sandbox, SandboxError
@@ -70,9 +71,15 @@ class TestReport:
     __test__ = False
     name: str
     outcome: Outcome
+    #: The case and test judged: when given, a failing test's line carries its evidence.
+    case: Case | None = None
+    test: TestSpec | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "verdict": self.outcome.verdict.value, "time_s": self.outcome.time_s}
+        line = {"name": self.name, "verdict": self.outcome.verdict.value, "time_s": self.outcome.time_s}
+        if self.case is not None:
+            line.update(failure_evidence(self.case, self.test, self.outcome))
+        return line
 
 
 @dataclass(frozen=True)
@@ -133,6 +140,6 @@ def unreadable_line(record_id: str | None, error: object) -> dict[str, Any]:
 def verify_case(sandbox: Sandbox, case: Case, reward_mode: str = "fraction",
                 output_limit: int = 1 << 20) -> CaseReport:
     """Run every test of ``case`` and return its report."""
-    reports = tuple(TestReport(case.test_name(position), run_test(sandbox, case, test, output_limit))
+    reports = tuple(TestReport(case.test_name(position), run_test(sandbox, case, test, output_limit), case, test)
                     for position, test in enumerate(case.tests))
     return CaseReport(case, reports, reward_mode)
