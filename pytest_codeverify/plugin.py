@@ -10,6 +10,7 @@ import pytest
 from . import fixtures
 from .collect import JsonlFile
 from .formats import READERS
+from .htmlreport.pytest_html_extras import register as register_html_extras
 from .report import RewardReporter
 from .sandbox import BACKENDS, DEFAULT_IMAGE, describe_backend
 from .settings import SETTINGS_KEY, from_config, option
@@ -69,6 +70,7 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     settings = from_config(config)
     config.stash[SETTINGS_KEY] = settings
+    register_html_extras(config)  # each test's evidence in pytest-html's report, when installed
     # A bad record is a collection error of its own; the other records must still run.
     config.option.continue_on_collection_errors = True
     if not hasattr(config, "workerinput"):  # the controller (or a serial run) reports
