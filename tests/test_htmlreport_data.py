@@ -12,7 +12,14 @@ from pytest_codeverify.cases import CallTest, Case, StdioTest
 from pytest_codeverify.engine import CaseReport, TestReport
 from pytest_codeverify.evidence import FIELD_LIMIT, evidence, failure_evidence
 from pytest_codeverify.htmlreport.data import (
-    ReportInputError, changed_records, load_run, load_runs, pass_at_k_curve, slowest_tests, summarise)
+    ReportInputError,
+    changed_records,
+    load_run,
+    load_runs,
+    pass_at_k_curve,
+    slowest_tests,
+    summarise,
+)
 from pytest_codeverify.judge import Outcome, Verdict, pass_at_k
 
 

@@ -16,7 +16,7 @@ from pytest_codeverify.htmlreport.escape import clean, esc
 
 pytest.importorskip("matplotlib", reason="the report extra (matplotlib) is not installed")
 
-from pytest_codeverify.htmlreport.render import diff_block, render  # noqa: E402
+from pytest_codeverify.htmlreport.render import diff_block, render
 
 HOSTILE = ("</script><script>alert(1)</script><img src=x onerror=alert(2)>"
            "\x1b[31mred\x1b[0m\x1b]8;;http://evil/\x07link\x1b]8;;\x07 \ud800 \u202eevil $x^2$ \x00")

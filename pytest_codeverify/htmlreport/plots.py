@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import matplotlib
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from .data import VERDICT_ORDER, Run, pass_at_k_curve, slowest_tests, summarise
 
@@ -46,7 +47,7 @@ def label(text: str, limit: int = 48) -> str:
     return text.replace("$", r"\$")
 
 
-def _render(name: str, draw: Callable[[Figure], None], size: tuple[float, float] = (6.4, 3.4)) -> str:
+def _render(name: str, draw: Callable[[Figure], None], size: tuple[float, float] = (5.2, 3.2)) -> str:
     # A per-figure salt keeps the SVG's generated ids distinct; no date makes output reproducible.
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": name, "font.size": 9}):
         figure = Figure(figsize=size, layout="constrained")
@@ -147,7 +148,7 @@ def slowest_plot(runs: list[Run], count: int = 15) -> Plot:
             axes.annotate(f" {row[3]}", (row[0], position), va="center", fontsize=7)
         axes.set_xlabel("CPU seconds")
 
-    return Plot("Slowest tests", _render("slowest", draw, (6.4, 0.8 + 0.22 * len(rows))))
+    return Plot("Slowest tests", _render("slowest", draw, (5.2, 0.8 + 0.2 * len(rows))))
 
 
 def pass_at_k_plot(runs: list[Run]) -> Plot:
@@ -167,7 +168,11 @@ def pass_at_k_plot(runs: list[Run]) -> Plot:
         axes.set_ylim(0, 1.02)
         highest = max(max(curve, default=1) for curve in curves)
         axes.set_xlim(0.5, highest + 0.5)
-        axes.xaxis.get_major_locator().set_params(integer=True)
+        ks = sorted({k for curve in curves for k in curve})
+        if len(ks) <= 12:
+            axes.set_xticks(ks)
+        else:
+            axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         _legend(axes, runs)
 
     return Plot("pass@k", _render("passk", draw))
