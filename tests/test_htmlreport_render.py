@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+import warnings
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from pytest_codeverify.htmlreport.escape import clean, esc
 
 pytest.importorskip("matplotlib", reason="the report extra (matplotlib) is not installed")
 
+from pytest_codeverify.htmlreport import render as render_module
 from pytest_codeverify.htmlreport.render import diff_block, render
 
 HOSTILE = ("</script><script>alert(1)</script><img src=x onerror=alert(2)>"
@@ -143,3 +145,26 @@ def test_cli_names_the_extra_when_matplotlib_is_missing(tmp_path: Path, monkeypa
     assert main(["report", str(path), "-o", str(tmp_path / "out.html")]) == 2
     assert 'pip install "pytest-codeverify[report]"' in capsys.readouterr().err
     assert not (tmp_path / "out.html").exists()
+
+
+def test_empty_and_untimed_runs_render_without_warnings(tmp_path: Path) -> None:
+    timed = write(tmp_path / "timed.jsonl", [record("a", "AC")])
+    unreadable = tmp_path / "unreadable.jsonl"
+    unreadable.write_text('{"id": "x", "reward": null, "verdict": null, "tests": [], "error": "bad line"}\n')
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        both = render(load_runs([str(timed), str(unreadable)]))
+        nothing = render(load_runs([str(empty)]))
+    assert 'data-key="x"' in both and "bad line" in both
+    assert nothing.count('<p class="empty">') == 5  # every plot says why it is empty
+
+
+def test_details_past_the_page_budget_point_at_the_rewards_line(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(render_module, "DETAIL_BUDGET", 1)
+    path = write(tmp_path / "r.jsonl", [record("a", "WA", got="first"), record("b", "WA", got="second")])
+    html = render(load_runs([str(path)]), plots=False)
+    assert "<pre>first</pre>" in html and "second" not in html
+    assert f"see line 2 of {path}" in html

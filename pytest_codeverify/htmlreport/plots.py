@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import io
-import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -122,7 +121,7 @@ def time_plot(runs: list[Run]) -> Plot:
             axes.set_xscale("log")
         else:
             edges = [low + (high - low) * i / 20 for i in range(21)] if high > low else [low * 0.9, high * 1.1]
-        axes.hist([d or [math.nan] for d in data], bins=edges, color=[_run_colour(i) for i in range(len(runs))],
+        axes.hist(data, bins=edges, color=[_run_colour(i) for i in range(len(runs))],
                   label=[label(run.label) for run in runs], histtype="step" if len(runs) > 1 else "bar")
         axes.set_xlabel("CPU seconds")
         axes.set_ylabel("tests")

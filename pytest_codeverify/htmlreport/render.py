@@ -16,7 +16,10 @@ from .escape import SHOW_LIMIT, esc
 from .plots import Plot, all_plots
 
 #: Failing tests shown per record (the rest are counted).
-FAILING_SHOWN = 20
+FAILING_SHOWN = 10
+#: Characters of failing-test detail in one page; past it, records point at their rewards line
+#: instead, so a report of a large run still opens in a browser.
+DETAIL_BUDGET = 20_000_000
 #: Reading problems listed per file (the rest are counted).
 PROBLEMS_SHOWN = 50
 
@@ -151,8 +154,13 @@ def records_section(runs: list[Run]) -> str:
                                                                                             strict=True))
     width = len(columns)
     rows = []
+    budget = DETAIL_BUDGET
     for index, run in enumerate(runs):
         for record in run.records:
+            shown = detail(record) if budget > 0 else (
+                f'<p class="note">Details left out to keep the page small: see line {record.line} of '
+                f"{esc(run.path)}.</p>")
+            budget -= len(shown)
             verdict = record.verdict or "unreadable"
             cells = ([f'<td data-sort="{esc(run.label)}">{esc(run.label)}</td>'] if several else []) + [
                 f'<td data-sort="{esc(record.key)}"><span class="toggle">\u25b8</span> {esc(record.key, 200)}</td>',
@@ -167,7 +175,7 @@ def records_section(runs: list[Run]) -> str:
             ]
             rows.append(f'<tr class="rec" data-run="{index}" data-verdict="{esc(verdict)}" '
                         f'data-key="{esc(record.key)}">{"".join(cells)}</tr>'
-                        f'<tr class="detail" hidden><td colspan="{width}">{detail(record)}</td></tr>')
+                        f'<tr class="detail" hidden><td colspan="{width}">{shown}</td></tr>')
     verdicts = list(dict.fromkeys(r.verdict or "unreadable" for run in runs for r in run.records))
     verdict_options = "".join(f'<option value="{esc(v)}">{esc(v)}</option>' for v in verdicts)
     run_select = ('<select id="run-filter"><option value="">all files</option>'
