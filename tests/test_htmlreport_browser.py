@@ -32,8 +32,8 @@ def chromium() -> str:
     pytest.skip("headless Chromium is not installed (apt-get install chromium)")
 
 
-def browse(page: Path, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([chromium(), *QUIET, f"--user-data-dir={profile}", *args, page.as_uri()],
+def browse(page: Path, profile: Path, *args: str, view: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run([chromium(), *QUIET, f"--user-data-dir={profile}", *args, page.as_uri() + view],
                           capture_output=True, text=True, timeout=120, check=True)
 
 
@@ -43,6 +43,8 @@ class Dom(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
         self.records: list[tuple[str, str, str]] = []  # (run, key, verdict)
+        self.hidden: set[str] = set()  # keys of records the filters hide
+        self.opened: list[str] = []  # keys of records whose details are shown
         self.counts: dict[tuple[str, str, str], int] = {}  # (run, stat, verdict) -> count
         self.shown = ""
         self._cell: tuple[str, str] | None = None
@@ -53,6 +55,10 @@ class Dom(HTMLParser):
         a = {k: v or "" for k, v in attrs}
         if tag == "tr" and a.get("class", "").startswith("rec"):
             self.records.append((a["data-run"], a["data-key"], a["data-verdict"]))
+            if "hidden" in a:
+                self.hidden.add(a["data-key"])
+        elif tag == "tr" and a.get("class") == "detail" and "hidden" not in a:
+            self.opened.append(self.records[-1][1])
         elif tag == "td" and "data-stat" in a:
             self._cell = (a["data-run"], a["data-stat"])
         elif tag == "span" and a.get("class") == "count":
@@ -87,12 +93,17 @@ FIRST = {"sum-0": ["AC", "AC"], "sum-1": ["AC", "WA"], "fib-0": ["TLE"], "io-0":
 SECOND = {"sum-0": ["AC", "AC"], "sum-1": ["AC", "AC"], "fib-0": ["AC"], "io-0": ["RE", "AC"], "new-0": ["MLE"]}
 
 
+def dump(page: Path, profile: Path, view: str = "") -> Dom:
+    dom = Dom()
+    dom.feed(browse(page, profile, "--virtual-time-budget=3000", "--dump-dom", view=view).stdout)
+    return dom
+
+
 def render_in_browser(tmp_path: Path, *files: Path) -> Dom:
     page = tmp_path / "report.html"
     assert main(["report", *map(str, files), "-o", str(page)]) == 0
-    result = browse(page, tmp_path / "profile", "--virtual-time-budget=3000", "--dump-dom")
-    dom = Dom()
-    dom.feed(result.stdout)
+    dom = dump(page, tmp_path / "profile")
+    assert dom.hidden == set() and dom.opened == []
     shot = tmp_path / "shot.png"
     browse(page, tmp_path / "profile2", "--window-size=1200,1600", f"--screenshot={shot}")
     assert shot.stat().st_size > 10_000  # a page was drawn, not a blank
@@ -121,3 +132,13 @@ def test_two_files_render_side_by_side_with_changed_verdicts(tmp_path: Path) -> 
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
     changed = page[page.index('id="changes"'):page.index('id="records"')]
     assert changed.count('class="change"') == 2 and 'data-key="sum-1"' in changed and 'data-key="fib-0"' in changed
+
+
+def test_a_link_filters_the_table_and_opens_a_record(tmp_path: Path) -> None:
+    page = tmp_path / "report.html"
+    assert main(["report", str(write(tmp_path / "run.jsonl", FIRST)), "-o", str(page)]) == 0
+    dom = dump(page, tmp_path / "profile", "#verdict=!AC&open=sum-1")
+    assert dom.shown == "showing 4 of 5 records"
+    assert dom.hidden == {"sum-0"} and dom.opened == ["sum-1"]
+    dom = dump(page, tmp_path / "profile", "#q=io-")
+    assert dom.shown == "showing 2 of 5 records" and dom.hidden == {"sum-0", "sum-1", "fib-0"}
