@@ -8,24 +8,17 @@ flood of output never makes a rewards file large.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from .cases import AssertTest, CallTest, Case, StdioTest, TestSpec
 from .judge import Outcome
+from .text import encodable
 
 #: Characters kept of each field of a failing test in the rewards line.
 FIELD_LIMIT = 2048
 
 #: The fields, in the order a reader wants them.
 FIELDS = ("message", "input", "expected", "got", "stderr")
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def clean_text(text: str) -> str:
-    """``text`` with lone surrogates replaced by U+FFFD: they cannot be written as UTF-8."""
-    return _SURROGATE.sub("\ufffd", text)
 
 
 def trim(text: str, limit: int = FIELD_LIMIT, *, keep_end: bool = False) -> str:
@@ -59,7 +52,7 @@ def evidence(case: Case, test: TestSpec | None, outcome: Outcome, limit: int = F
         "got": outcome.stdout,
         "stderr": outcome.stderr,
     }
-    return {name: trim(clean_text(value), limit, keep_end=name == "stderr")
+    return {name: trim(encodable(value), limit, keep_end=name == "stderr")
             for name, value in fields.items() if value}
 
 

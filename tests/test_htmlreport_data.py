@@ -20,7 +20,8 @@ from pytest_codeverify.htmlreport.data import (
     slowest_tests,
     summarise,
 )
-from pytest_codeverify.judge import Outcome, Verdict, pass_at_k
+from pytest_codeverify.judge import Outcome, Verdict
+from pytest_codeverify.rewards import pass_at_k
 
 
 def line(record_id: str, verdicts: list[str], problem: str | None = None, times: list[float] | None = None,
@@ -137,7 +138,7 @@ def test_failing_test_lines_carry_trimmed_evidence_and_passing_ones_do_not() -> 
     assert line_["verdict"] == "WA" and line_["input"] == "1 2\n" and line_["expected"] == "3\n"
     assert line_["got"].startswith("4\nxxx") and line_["got"].endswith("characters cut]")
     assert len(line_["got"]) < FIELD_LIMIT + 40 and len(line_["stderr"]) < FIELD_LIMIT + 40
-    assert line_["stderr"].startswith("[... ") and line_["stderr"].endswith("warn\ufffd\n")  # keeps the end
+    assert line_["stderr"].startswith("[... ") and line_["stderr"].endswith("warn\\ud800\n")  # keeps the end
     json.dumps(line_, ensure_ascii=False).encode("utf-8")  # writable as UTF-8
     passing = TestReport("t", Outcome(Verdict.AC, "", 0.01, "3\n", "", "3\n"), case, case.tests[0]).to_dict()
     assert passing == {"name": "t", "verdict": "AC", "time_s": 0.01}

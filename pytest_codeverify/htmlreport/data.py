@@ -14,7 +14,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ..judge import Verdict, pass_at_k
+from ..protocol import Verdict
+from ..rewards import pass_at_k
 
 #: Verdicts in the order they are shown (the judge's own order).
 VERDICT_ORDER = tuple(v.value for v in Verdict)

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from ..collect import CodeverifyItem
 from ..evidence import evidence
+from ..pytest_plugin.collection import CodeverifyItem
 from .escape import SHOW_LIMIT, esc
 
 #: The plugin name under which the hook object is registered.

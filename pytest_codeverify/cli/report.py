@@ -16,8 +16,8 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .htmlreport import MISSING_EXTRA, plotting_available, write_report
-    from .htmlreport.data import ReportInputError
+    from ..htmlreport import MISSING_EXTRA, plotting_available, write_report
+    from ..htmlreport.data import ReportInputError
 
     if not plotting_available():
         print(f"error: {MISSING_EXTRA}", file=sys.stderr)
