@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import read_jsonl, write_jsonl
-from pytest_codeverify.htmlreport.pytest_html_extras import extras_html
+from pytest_codeverify.htmlreport.pytest_html_extras import PLUGIN_NAME, extras_html
 
 RECORDS = [
     {"id": "add", "code": "a, b = map(int, input().split())\nprint(a + b)",
@@ -79,3 +79,9 @@ def test_rewards_file_carries_failing_tests_evidence(pytester: pytest.Pytester) 
     assert (failing["verdict"], failing["input"], failing["expected"]) == ("WA", "1\n", "2\n")
     assert failing["got"] == "</script><b>x</b>\n" and failing["stderr"] == "\x1b[31mboom\n"
     assert failing["message"].startswith("token 1: expected '2'")
+
+
+def test_extras_are_registered_only_for_an_html_report(pytester: pytest.Pytester) -> None:
+    pytest.importorskip("pytest_html", reason="pytest-html is not installed")
+    assert not pytester.parseconfigure("--codeverify").pluginmanager.has_plugin(PLUGIN_NAME)
+    assert pytester.parseconfigure("--codeverify", "--html=r.html").pluginmanager.has_plugin(PLUGIN_NAME)

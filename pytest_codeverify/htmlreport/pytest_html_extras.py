@@ -55,7 +55,10 @@ class HtmlExtras:
 
 
 def register(config: pytest.Config) -> None:
-    """Add the extras when pytest-html is installed (and not disabled with ``-p no:html``)."""
+    """Add the extras when pytest-html is installed and writes a report (``--html``); other runs
+    pay nothing for them."""
     if importlib.util.find_spec("pytest_html") is None or config.pluginmanager.has_plugin(PLUGIN_NAME):
+        return
+    if not config.getoption("htmlpath", None):
         return
     config.pluginmanager.register(HtmlExtras(), PLUGIN_NAME)
