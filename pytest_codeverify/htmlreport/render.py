@@ -97,7 +97,8 @@ def changes_section(runs: list[Run], changes: list[Change]) -> str:
         for change in changes)
     table = (f'<table class="changes"><thead><tr><th>record</th>{head}</tr></thead><tbody>{body}</tbody></table>'
              if changes else '<p class="empty">No record changed its verdict.</p>')
-    return (f'<section id="changes"><h2>Changed verdicts <small>({len(changes)} records, matched by id)</small>'
+    count = f"{len(changes)} record" + ("" if len(changes) == 1 else "s")
+    return (f'<section id="changes"><h2>Changed verdicts <small>({count}, matched by id)</small>'
             f"</h2>{table}</section>")
 
 
