@@ -55,12 +55,14 @@ def pass_at_k(n: int, c: int, k: int) -> float:
 
 
 def test_entry(name: str, verdict: Verdict, time_s: float, message: str = "",
-               score: float | None = None) -> dict[str, Any]:
-    """One test's entry in a rewards line; an ``SE`` carries its cause as ``error``, a ``WA``
+               evidence: dict[str, Any] | None = None, score: float | None = None) -> dict[str, Any]:
+    """One test's entry in a rewards line; an ``SE`` carries its cause as ``error``, a failing
+    test its ``evidence`` (message, input, expected, got, stderr: see :mod:`.evidence`), a ``WA``
     with a checker's partial credit its ``score``."""
     entry: dict[str, Any] = {"name": name, "verdict": verdict.value, "time_s": time_s}
     if verdict is Verdict.SE and message:
         entry["error"] = message
+    entry.update(evidence or {})
     if verdict is Verdict.WA and score:
         entry["score"] = score
     return entry

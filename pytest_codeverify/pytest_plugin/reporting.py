@@ -21,6 +21,7 @@ from ..cases import Case
 from ..formats import load_file
 from ..protocol import Verdict
 from ..rewards import case_line, pass_at_k, test_entry, unreadable_line
+from ..text import encodable
 from .collection import node_names
 from .fixtures import REPORT_PROPERTY
 from .options import Settings
@@ -34,6 +35,7 @@ class TestResult:
     verdict: Verdict
     time_s: float = 0.0
     message: str = ""
+    evidence: dict[str, Any] = field(default_factory=dict)  # a failing test's input, expected, got, ...
     time_limit: float | None = None  # the CPU limit the test ran under (scaled, calibrated)
     calibrated: bool = False
     notes: tuple[str, ...] = ()  # problems of the dataset found running it
@@ -103,6 +105,7 @@ class RewardReporter:
             self.results[report.nodeid] = TestResult(Verdict(str(props["verdict"])),
                                                      float(str(props.get("time_s", 0.0))),
                                                      str(props.get("message", "")),
+                                                     _evidence(props.get("evidence")),
                                                      _float_or_none(props.get("time_limit")),
                                                      bool(props.get("calibrated")),
                                                      tuple(str(value) for name, value in report.user_properties
@@ -164,7 +167,8 @@ class RewardReporter:
             if test_id not in self.collected:
                 continue
             result = self.results.get(test_id) or TestResult(Verdict.SE, 0.0, "no result was reported")
-            tests.append(test_entry(name, result.verdict, result.time_s, result.message, result.score))
+            tests.append(test_entry(name, result.verdict, result.time_s, result.message, result.evidence,
+                                    score=result.score))
             limits[result.time_limit if result.time_limit is not None else case.limit_for(case.tests[position])] = None
             notes.update(dict.fromkeys(result.notes))
             calibrated = calibrated or result.calibrated
@@ -188,7 +192,8 @@ class RewardReporter:
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("w", encoding="utf-8") as handle:
             for line in self.lines:
-                handle.write(json.dumps(line.data, ensure_ascii=False) + "\n")
+                # encodable: a lone surrogate in a dataset's text must not stop the file being written.
+                handle.write(encodable(json.dumps(line.data, ensure_ascii=False)) + "\n")
 
     # -- summary ----------------------------------------------------------------------------
 
@@ -257,3 +262,14 @@ def _float_or_none(value: object) -> float | None:
         return float(str(value)) if value is not None else None
     except ValueError:
         return None
+
+
+def _evidence(value: object) -> dict[str, Any]:
+    """A failing test's evidence from its JSON text property (nothing when absent or unreadable)."""
+    if not isinstance(value, str):
+        return {}
+    try:
+        data = json.loads(value)
+    except ValueError:
+        return {}
+    return {str(k): v for k, v in data.items()} if isinstance(data, dict) else {}
