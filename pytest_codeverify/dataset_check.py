@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .cases import CaseError, StdioTest
-from .formats import READERS, Defaults, load_file
+from .formats import CANDIDATE_FIELDS, KEY_FIELDS, READERS, Defaults, load_file
 
 #: Fields that tell each format apart (what a user most likely meant to write).
 SIGNATURES: dict[str, tuple[str, ...]] = {
@@ -111,6 +111,8 @@ def _hint(error: CaseError, record: Any, file_format: str | None) -> str:
         this = f"this record looks like {others[0]}, but " if others else ""
         return f"{this}the file's first record set its format to {file_format}; one file holds one format"
     if "matches no known format" in message:
+        if set(record) <= {*KEY_FIELDS, *CANDIDATE_FIELDS, "id"} and set(record) & set(CANDIDATE_FIELDS):
+            return "a samples file (ids and answers only)? check it with --problems FILE, its problems file"
         name, near = likely_format(record)
         return f"it looks most like {name}" + (f"; misspelled: {', '.join(near)}" if near else
                                                f"; {name} records have {', '.join(SIGNATURES[name][:3])}")
@@ -123,7 +125,7 @@ def _hint(error: CaseError, record: Any, file_format: str | None) -> str:
         if keys & {"args", "kwargs"} and "expected" not in keys:
             return "a call test with no expected value: add \"expected\""
         return "a test is {\"input\", \"output\"}, {\"args\", \"expected\"} or {\"assert\"}"
-    if "candidate" in message and "missing" in message:
+    if ("candidate" in message or "answer" in message) and "missing" in message:
         return ("a problems file? give it as --problems (pytest: --codeverify-problems) and check the samples "
                 "file against it")
     return ""

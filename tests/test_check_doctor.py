@@ -66,6 +66,7 @@ def test_check_passes_a_clean_file_and_points_problems_files_to_problems(tmp_pat
     report = check_file(problems)
     assert report.errors == 1 and "--problems" in report.problems[0].hint
     samples = write_jsonl(tmp_path / "samples.jsonl", [{"task_id": "a/1", "completion": "    return 1\n"}])
+    assert "check it with --problems FILE" in check_file(samples).problems[0].hint
     assert main(["check", str(samples), "--problems", str(problems)]) == 0
 
 
