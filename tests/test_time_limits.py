@@ -123,3 +123,17 @@ def test_cli_verify_calibrates_and_scales(tmp_path: Path, capsys: pytest.Capture
     assert main(["verify", str(data), "--backend", "local", "--time-scale", "40"]) == 0
     (line,) = [json.loads(text) for text in capsys.readouterr().out.splitlines()]
     assert line["time_limit"] == pytest.approx(2.0) and "calibrated" not in line
+
+
+def test_calibration_under_xdist_uses_one_measurement(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    pytest.importorskip("xdist")
+    samples = [{**RECORD, "id": f"s{k}", "problem_id": "sum", "code": REFERENCE} for k in range(4)]
+    data = write_jsonl(tmp_path / "d.jsonl", samples)
+    rewards = tmp_path / "rewards.jsonl"
+    pytester.runpytest_subprocess("--codeverify", str(data), "-n", "2", "--codeverify-backend", "local",
+                                  "--codeverify-calibrate", "--codeverify-cache-dir", str(tmp_path / "cache"),
+                                  "--codeverify-rewards", str(rewards), "-p", "no:cacheprovider")
+    lines = read_jsonl(rewards)
+    assert {line["verdict"] for line in lines} == {"AC"} and all(line["calibrated"] for line in lines)
+    assert len({line["time_limit"] for line in lines}) == 1  # both workers use the one measurement
+    assert len(list((tmp_path / "cache" / "calibration").glob("*.json"))) == 1
