@@ -84,8 +84,8 @@ def choice(value: Any, choices: tuple[str, ...], option: str) -> str:
 
 def pass_k_values(value: Any, option: str) -> tuple[int, ...]:
     """Sorted, distinct positive k values from ``"1,10"`` or a sequence of ints."""
-    parts = str(value).split(",") if isinstance(value, str) else list(value)
     try:
+        parts = str(value).split(",") if isinstance(value, str) else list(value)
         ks = tuple(sorted({int(part) for part in parts if str(part).strip()}))
     except (TypeError, ValueError):
         ks = ()

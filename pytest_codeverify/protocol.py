@@ -159,6 +159,8 @@ def decode_value(data: object, _depth: int = 0) -> object:
             if tag == "tuple" and type(inner) is list:
                 return tuple(decode_value(v, _depth + 1) for v in inner)
             if tag == "dict" and type(inner) is list:
+                if not all(type(pair) is list and len(pair) == 2 for pair in inner):
+                    raise ProtocolError("malformed encoded dict: each entry must be a [key, value] pair")
                 return {decode_value(k, _depth + 1): decode_value(v, _depth + 1) for k, v in inner}
             if tag == "set" and type(inner) is list:
                 return {decode_value(v, _depth + 1) for v in inner}

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 from ..cases import AssertTest, CallTest, Case, StdioTest, TestSpec
 from ..protocol import ProtocolError, RawResult, Verdict, decode_value
-from .compare import compare_output, compare_relation, compare_value, shorten
+from ..text import safe_repr, shorten
+from .compare import compare_output, compare_relation, compare_value
 
 _SIGNAL_NAMES = {4: "SIGILL", 6: "SIGABRT", 7: "SIGBUS", 8: "SIGFPE", 9: "SIGKILL", 11: "SIGSEGV",
                  13: "SIGPIPE", 15: "SIGTERM", 24: "SIGXCPU", 25: "SIGXFSZ"}
@@ -37,7 +38,7 @@ def judge(case: Case, test: TestSpec, raw: RawResult) -> Outcome:
     stdout = raw.stdout.decode("utf-8", errors="replace")
     stderr = raw.stderr.decode("utf-8", errors="replace")
     expected = test.output if isinstance(test, StdioTest) else (
-        repr(test.expected) if isinstance(test, CallTest) else "")
+        safe_repr(test.expected) if isinstance(test, CallTest) else "")
     limit = case.limit_for(test)
 
     def done(verdict: Verdict, message: str = "") -> Outcome:
@@ -66,7 +67,7 @@ def judge(case: Case, test: TestSpec, raw: RawResult) -> Outcome:
             same, why = compare_value(value, test.expected, typed=test.typed, compare=case.compare)
         if same:
             return done(Verdict.AC)
-        return Outcome(Verdict.WA, why, round(raw.cpu_s, 6), shorten(repr(value)), stderr, expected)
+        return Outcome(Verdict.WA, why, round(raw.cpu_s, 6), shorten(safe_repr(value)), stderr, expected)
     if isinstance(test, AssertTest):
         if status == "passed":
             return done(Verdict.AC)
