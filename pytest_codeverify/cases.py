@@ -7,7 +7,6 @@ the engine runs them. Nothing here runs code.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,7 +52,7 @@ class Compare:
             return cls(value)
         if isinstance(value, dict) and set(value) == {"float"}:
             tol = value["float"]
-            if isinstance(tol, (int, float)) and not isinstance(tol, bool) and math.isfinite(tol) and tol >= 0:
+            if isinstance(tol, (int, float)) and not isinstance(tol, bool) and config.finite(tol) and tol >= 0:
                 return cls("float", float(tol))
         raise CaseError(f"must be one of {', '.join(COMPARE_MODES)} or {{\"float\": <tolerance>}}, "
                         f"got {value!r}", field="compare")

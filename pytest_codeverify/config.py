@@ -57,9 +57,17 @@ def positive_number(value: Any, option: str, *, parse_text: bool = False) -> flo
             value = float(value)
         except ValueError:
             raise ConfigError(option, f"expected a number, got {value!r}") from None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not finite(value) or value <= 0:
         raise ConfigError(option, f"must be a positive number, got {value!r}")
     return float(value)
+
+
+def finite(value: float) -> bool:
+    """Whether a number is finite and fits a float (an int past float range does not)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def positive_int(value: Any, option: str, *, parse_text: bool = False) -> int:

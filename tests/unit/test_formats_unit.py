@@ -229,9 +229,10 @@ def test_limits(record: dict[str, Any], expected: tuple[float, int]) -> None:
     assert (found["time_limit"], found["memory_limit"]) == expected
 
 
-def test_limits_refuse_a_bad_number() -> None:
+@pytest.mark.parametrize("value", [-1, 0, float("inf"), 10 ** 400], ids=lambda v: repr(v)[:20])
+def test_limits_refuse_a_bad_number(value: float) -> None:
     with pytest.raises(CaseError) as info:
-        limits({"time_limit": -1}, Defaults())
+        limits({"time_limit": value}, Defaults())
     assert info.value.field == "time_limit"
 
 
@@ -276,6 +277,8 @@ def test_native_response_is_extracted() -> None:
     ({"tests": [{"input": "", "output": "", "name": "a"}, {"assert": "1", "name": "a"}]}, "tests", "unique"),
     ({"time_limit": "2"}, "time_limit", "positive"),
     ({"time_limit": float("nan")}, "time_limit", "positive"),
+    ({"time_limit": 10 ** 400}, "time_limit", "positive"),  # JSON ints may be past float range
+    ({"compare": {"float": 10 ** 400}}, "compare", "must be one of"),
     ({"memory_limit": 1.5}, "memory_limit", "positive whole"),
     ({"compare": "fuzzy"}, "compare", "must be one of"),
     ({"language": "rust"}, "language", "unknown language"),
@@ -284,7 +287,7 @@ def test_native_response_is_extracted() -> None:
     ({"code": None}, "code", "is missing"),
     ({"response": "x"}, "code", "must be exactly one, got code, response"),
     ({"code": 5}, "code", "must be a string, got int"),
-], ids=lambda v: v if isinstance(v, str) else None)
+], ids=lambda v: v if isinstance(v, str) else repr(v)[:40])
 def test_native_bad_field_is_named(changes: dict[str, Any], field: str, fragment: str) -> None:
     error = refused("native", {**NATIVE, **changes})
     assert error.field == field
@@ -401,7 +404,9 @@ def test_codecontests_limits() -> None:
     ({"public_tests": "{bad"}, "public_tests"),
     ({"public_tests": {"input": [], "output": []}}, "public_tests"),
     ({"code": None}, "code"),
-])
+    ({"time_limit": {"seconds": 1, "nanos": 10 ** 400}}, "time_limit"),
+    ({"time_limit": {"seconds": 10 ** 400}}, "time_limit"),
+], ids=lambda v: repr(v)[:40])
 def test_codecontests_bad_field_is_named(changes: dict[str, Any], field: str) -> None:
     assert refused("codecontests", {**CODECONTESTS, **changes}).field == field
 
