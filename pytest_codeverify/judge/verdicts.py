@@ -108,7 +108,9 @@ def classify(raw: RawResult, *, time_limit: float, memory_limit: int) -> tuple[V
     if raw.killed_for == "wall":
         return Verdict.TLE, (f"still running after the wall-clock limit of {raw.wall_s:.1f} s "
                              "(sleeping, blocked, or starved)")
-    if outcome.get("type") == "MemoryError" or _ends_with_memory_error(stderr):
+    # A MemoryError traceback as the last words of a program that then failed; a program that
+    # ends cleanly merely printed that text.
+    if outcome.get("type") == "MemoryError" or (raw.exit_code != 0 and _ends_with_memory_error(stderr)):
         return Verdict.MLE, f"MemoryError: ran out of its {memory_limit} MiB"
     if raw.signal is not None:
         return Verdict.RE, f"killed by {_SIGNAL_NAMES.get(raw.signal, f'signal {raw.signal}')}"

@@ -60,7 +60,8 @@ def test_classify(run: RawResult, verdict: Verdict, fragment: str) -> None:
     raw({"status": "passed"}),
     raw({"status": "exited"}),  # exit(0) before the end: judged on its output
     raw(stderr=b"warning: MemoryError was close\nbut fine\n"),  # only a last line says MemoryError
-], ids=["clean", "ok", "passed", "exited-0", "stderr-mention"])
+    raw(stderr=b"log: retrying\nMemoryError: handled, retried with less\n"),  # and only when it failed
+], ids=["clean", "ok", "passed", "exited-0", "stderr-mention", "stderr-memoryerror-exit-0"])
 def test_clean_runs_classify_as_none(run: RawResult) -> None:
     assert classify(run, time_limit=1, memory_limit=1) is None
     assert verdict_of_run(run, 1, 1.0) == (Verdict.AC, "")

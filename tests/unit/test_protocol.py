@@ -260,6 +260,11 @@ def test_raw_result_without_outcome_has_no_status() -> None:
     assert raw.status is None and raw.max_rss_kb == 0
 
 
+def test_raw_result_of_a_signalled_run() -> None:
+    raw = RawResult.from_message(result_message(exit_code=None, signal=9, stdout_truncated=True))
+    assert (raw.exit_code, raw.signal, raw.stdout_truncated) == (None, 9, True)
+
+
 @pytest.mark.parametrize("changes", [
     {"killed_for": "boredom"},
     {"outcome": {"status": "great"}},
@@ -270,6 +275,13 @@ def test_raw_result_without_outcome_has_no_status() -> None:
     {"cpu_s": None},
     {"wall_s": "fast"},
     {"max_rss_kb": "lots"},
+    {"exit_code": "0"},  # the judge compares exit codes and signals with ints
+    {"exit_code": 0.0},
+    {"exit_code": True},
+    {"signal": [9]},
+    {"signal": "9"},
+    {"stdout_truncated": "false"},  # a non-empty string would read as true
+    {"stderr_truncated": 0},
 ], ids=repr)
 def test_raw_result_from_a_malformed_message(changes: dict[str, Any]) -> None:
     with pytest.raises(ProtocolError):
