@@ -12,8 +12,9 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def shorten(text: str, limit: int = 80) -> str:
-    """``text`` cut to ``limit`` characters, an ellipsis marking the cut."""
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+    """``text`` cut to ``limit`` characters, an ellipsis marking the cut (never shorter than the
+    three-dot ellipsis itself)."""
+    return text if len(text) <= limit else text[:max(limit - 3, 0)] + "..."
 
 
 def encodable(text: str) -> str:

@@ -45,7 +45,9 @@ def _lines(text: str) -> list[str]:
     return lines
 
 
-_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?(inf|nan)", re.IGNORECASE)
+#: A decimal number in ASCII digits (``\d`` alone would also take other scripts' digits, which
+#: float() reads: "٣" is not the "3" a judge expects).
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?(inf|nan)", re.IGNORECASE | re.ASCII)
 
 
 def _close(a: str, b: str, tolerance: float) -> bool:

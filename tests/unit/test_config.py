@@ -70,13 +70,14 @@ def test_choice() -> None:
 
 @pytest.mark.parametrize(("value", "expected"), [
     ("1", (1,)), ("10,1", (1, 10)), ("1,1,5", (1, 5)), (" 1 , 10 ", (1, 10)), ("1,,10,", (1, 10)),
-    ((1, 5), (1, 5)), ([100, 1], (1, 100)),
+    ((1, 5), (1, 5)), ([100, 1], (1, 100)), (["10", " 2"], (2, 10)),
 ])
 def test_pass_k_values(value: Any, expected: tuple[int, ...]) -> None:
     assert pass_k_values(value, "--pass-k") == expected
 
 
-@pytest.mark.parametrize("value", ["", "0", "1,0", "-1", "a", "1,a", "1.5", [], [0], 5, None], ids=repr)
+@pytest.mark.parametrize("value", ["", "0", "1,0", "-1", "a", "1,a", "1.5", "1e2", "\u0663", [], [0], 5, None,
+                                   [1.5], [True], (1, 2.0), ["x"]], ids=repr)
 def test_pass_k_values_refused_naming_the_option(value: Any) -> None:
     with pytest.raises(ConfigError, match=r"^--pass-k: "):
         pass_k_values(value, "--pass-k")

@@ -74,6 +74,8 @@ def ident(value: Any) -> str | None:
     ("5.", "5", FLOAT, True),
     ("0x10", "16", FLOAT, False),  # not a decimal number: compared as text
     ("1_000", "1000", FLOAT, False),
+    ("\u0663", "3", FLOAT, False),  # ARABIC-INDIC DIGIT THREE: float() reads it, a judge must not
+    ("\uff11", "1", Compare("float", 0.0), False),  # FULLWIDTH DIGIT ONE
     ("1.0 2.0", "1 2 3", FLOAT, False),
     ("1", "1.0", Compare("float", 0.0), True),
     ("1.0000001", "1", Compare("float", 0.0), False),

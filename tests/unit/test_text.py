@@ -43,11 +43,13 @@ def test_encodable(raw: str, shown: str) -> None:
     ("x" * 80, 80, "x" * 80),
     ("x" * 81, 80, "x" * 77 + "..."),
     ("abcdef", 5, "ab..."),
+    ("abcdef", 3, "..."),
+    ("abcdef", 2, "..."),  # the ellipsis alone, never more of the text
     ("", 5, ""),
 ])
 def test_shorten(raw: str, limit: int, shown: str) -> None:
     assert shorten(raw, limit) == shown
-    assert len(shorten(raw, limit)) <= limit
+    assert len(shorten(raw, limit)) <= max(limit, 3)
 
 
 @pytest.mark.parametrize(("value", "shown"), [
