@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import struct
 from collections import Counter, OrderedDict, namedtuple
 from typing import Any
@@ -29,7 +30,11 @@ from pytest_codeverify.protocol import (
     encode_frame,
     encode_value,
     hello_message,
+    read_exact,
+    read_frame,
     type_name,
+    write_all,
+    write_frame,
 )
 
 WIDE = 7 ** 6000  # more than 5,000 decimal digits: past str(int)'s default limit
@@ -347,3 +352,74 @@ def test_job_message_is_a_valid_frame() -> None:
     reader = FrameReader()
     reader.feed(encode_frame(message))
     assert reader.next_frame() == message
+
+
+# --- blocking fds ----------------------------------------------------------------------------
+
+
+def test_frames_over_a_pipe() -> None:
+    read_fd, write_fd = os.pipe()
+    try:
+        write_frame(write_fd, {"type": "a", "s": "\ud800"})
+        write_frame(write_fd, {"type": "b"})
+        os.close(write_fd)
+        write_fd = -1
+        assert read_frame(read_fd) == {"type": "a", "s": "\ud800"}
+        assert read_frame(read_fd) == {"type": "b"}
+        assert read_frame(read_fd) is None  # end of stream
+    finally:
+        os.close(read_fd)
+        if write_fd >= 0:
+            os.close(write_fd)
+
+
+@pytest.mark.parametrize("cut", [2, 6], ids=["in-header", "in-body"])
+def test_end_of_stream_inside_a_frame_is_none(cut: int) -> None:
+    read_fd, write_fd = os.pipe()
+    os.write(write_fd, encode_frame({"type": "a"})[:cut])
+    os.close(write_fd)
+    try:
+        assert read_frame(read_fd) is None
+    finally:
+        os.close(read_fd)
+
+
+def test_read_frame_refuses_an_oversized_header() -> None:
+    read_fd, write_fd = os.pipe()
+    os.write(write_fd, FRAME_HEADER.pack(MAX_FRAME + 1))
+    os.close(write_fd)
+    try:
+        with pytest.raises(ProtocolError, match="oversized"):
+            read_frame(read_fd)
+    finally:
+        os.close(read_fd)
+
+
+def test_write_all_retries_partial_and_interrupted_writes() -> None:
+    written: list[bytes] = []
+    calls = {"n": 0}
+
+    def trickle(fd: int, view: memoryview) -> int:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise InterruptedError
+        written.append(bytes(view[:3]))
+        return min(3, len(view))
+
+    write_all(1, b"0123456789", _write=trickle)
+    assert b"".join(written) == b"0123456789"
+
+
+def test_read_exact_collects_short_reads() -> None:
+    read_fd, write_fd = os.pipe()
+    try:
+        os.write(write_fd, b"ab")
+        os.write(write_fd, b"cd")
+        assert read_exact(read_fd, 4) == b"abcd"
+        os.close(write_fd)
+        write_fd = -1
+        assert read_exact(read_fd, 1) is None
+    finally:
+        os.close(read_fd)
+        if write_fd >= 0:
+            os.close(write_fd)
