@@ -32,7 +32,10 @@ class CaseError(ValueError):
         return CaseError(self.message, path=path, line=line, field=self.field)
 
     def __str__(self) -> str:
-        where = f"{self.path}:{self.line}: " if self.path else (f"line {self.line}: " if self.line else "")
+        if self.path:  # a whole-file error (unreadable file) has no line to name
+            where = f"{self.path}:{self.line}: " if self.line else f"{self.path}: "
+        else:
+            where = f"line {self.line}: " if self.line else ""
         what = f"field {self.field!r}: " if self.field else ""
         return f"{where}{what}{self.message}"
 

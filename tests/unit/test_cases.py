@@ -50,6 +50,7 @@ def test_compare_parse_refuses_naming_the_field(value: Any) -> None:
     (CaseError("bad", field="tests"), "field 'tests': bad"),
     (CaseError("bad", line=3), "line 3: bad"),
     (CaseError("bad", path="d.jsonl", line=3, field="id"), "d.jsonl:3: field 'id': bad"),
+    (CaseError("cannot read", path="d.jsonl"), "d.jsonl: cannot read"),  # no line 0
 ])
 def test_case_error_names_file_line_and_field(error: CaseError, shown: str) -> None:
     assert str(error) == shown

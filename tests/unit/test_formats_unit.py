@@ -71,6 +71,7 @@ def test_unreadable_file_is_named(tmp_path: Path, content: bytes | None) -> None
     with pytest.raises(CaseError, match="cannot read") as info:
         list(load_file(path))
     assert info.value.path == str(path)
+    assert str(info.value).startswith(f"{path}: cannot read")
 
 
 def test_unknown_format_is_refused(tmp_path: Path) -> None:
