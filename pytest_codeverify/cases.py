@@ -7,7 +7,6 @@ the engine runs them. Nothing here runs code.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +32,10 @@ class CaseError(ValueError):
         return CaseError(self.message, path=path, line=line, field=self.field)
 
     def __str__(self) -> str:
-        where = f"{self.path}:{self.line}: " if self.path else (f"line {self.line}: " if self.line else "")
+        if self.path:  # a whole-file error (unreadable file) has no line to name
+            where = f"{self.path}:{self.line}: " if self.line else f"{self.path}: "
+        else:
+            where = f"line {self.line}: " if self.line else ""
         what = f"field {self.field!r}: " if self.field else ""
         return f"{where}{what}{self.message}"
 
@@ -53,7 +55,7 @@ class Compare:
             return cls(value)
         if isinstance(value, dict) and set(value) == {"float"}:
             tol = value["float"]
-            if isinstance(tol, (int, float)) and not isinstance(tol, bool) and math.isfinite(tol) and tol >= 0:
+            if isinstance(tol, (int, float)) and not isinstance(tol, bool) and config.finite(tol) and tol >= 0:
                 return cls("float", float(tol))
         raise CaseError(f"must be one of {', '.join(COMPARE_MODES)} or {{\"float\": <tolerance>}}, "
                         f"got {value!r}", field="compare")

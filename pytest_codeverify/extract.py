@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 _THINK = re.compile(r"<think>.*?(</think>|\Z)", re.DOTALL | re.IGNORECASE)
+_THINK_END = re.compile(r"</think>", re.IGNORECASE)
 _FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})[ \t]*([\w+#.-]*)[^\n]*\n", re.MULTILINE)
 _ALIASES = {"python": {"python", "py", "python3", "py3"}}
 
@@ -30,8 +31,9 @@ def extract_code(response: str, language: str = "python", lenient: bool = False)
     ``lenient``; otherwise the result carries :data:`NO_CODE`.
     """
     body = _THINK.sub("", response.replace("\r\n", "\n"))
-    if "</think>" in body:  # the opening tag was part of the prompt template
-        body = body.rsplit("</think>", 1)[1]
+    after = _THINK_END.split(body)
+    if len(after) > 1:  # the opening tag was part of the prompt template
+        body = after[-1]
     blocks = _fenced_blocks(body)
     wanted = _ALIASES.get(language, {language})
     tagged = [code for tag, code in blocks if tag.lower() in wanted]

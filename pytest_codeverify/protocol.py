@@ -159,6 +159,8 @@ def decode_value(data: object, _depth: int = 0) -> object:
             if tag == "tuple" and type(inner) is list:
                 return tuple(decode_value(v, _depth + 1) for v in inner)
             if tag == "dict" and type(inner) is list:
+                if not all(type(pair) is list and len(pair) == 2 for pair in inner):
+                    raise ProtocolError("malformed encoded dict: each entry must be a [key, value] pair")
                 return {decode_value(k, _depth + 1): decode_value(v, _depth + 1) for k, v in inner}
             if tag == "set" and type(inner) is list:
                 return {decode_value(v, _depth + 1) for v in inner}
@@ -254,6 +256,12 @@ class RawResult:
             killed_for = message["killed_for"]
             if killed_for is not None:
                 killed_for = KilledFor(killed_for).value
+            for key in ("exit_code", "signal"):
+                if message[key] is not None and type(message[key]) is not int:
+                    raise ProtocolError(f"malformed {key} {str(message[key])[:40]}")
+            for key in ("stdout_truncated", "stderr_truncated"):
+                if type(message[key]) is not bool:
+                    raise ProtocolError(f"malformed {key} {str(message[key])[:40]}")
             outcome = message.get("outcome")
             if outcome is not None:
                 if type(outcome) is not dict or outcome.get("status") not in STATUSES:
@@ -262,8 +270,7 @@ class RawResult:
             return cls(
                 exit_code=message["exit_code"], signal=message["signal"],
                 stdout=base64.b64decode(message["stdout"]), stderr=base64.b64decode(message["stderr"]),
-                stdout_truncated=bool(message["stdout_truncated"]),
-                stderr_truncated=bool(message["stderr_truncated"]),
+                stdout_truncated=message["stdout_truncated"], stderr_truncated=message["stderr_truncated"],
                 cpu_s=float(message["cpu_s"]), wall_s=float(message["wall_s"]),
                 killed_for=killed_for, outcome=outcome,
                 oom_killed=oom_killed, max_rss_kb=int(message.get("max_rss_kb") or 0),

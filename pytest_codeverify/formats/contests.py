@@ -101,7 +101,11 @@ class CodeContestsReader:
             seconds = limit.get("seconds") or 0
             nanos = limit.get("nanos") or 0
             if isinstance(seconds, (int, float)) and isinstance(nanos, (int, float)) and seconds + nanos > 0:
-                settings["time_limit"] = positive_number(seconds + nanos / 1e9, "time_limit")
+                try:
+                    total: float = seconds + nanos / 1e9
+                except OverflowError:  # an int past float range: refused below as not finite
+                    total = float("inf")
+                settings["time_limit"] = positive_number(total, "time_limit")
         memory = record.get("memory_limit_bytes")
         if isinstance(memory, int) and not isinstance(memory, bool) and memory > 0:
             settings["memory_limit"] = max(1, memory >> 20)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from ..cases import AssertTest, CallTest, Case, StdioTest, TestSpec
 from ..protocol import ProtocolError, RawResult, Verdict, decode_value
-from ..text import shorten
+from ..text import safe_repr, shorten
 from .compare import compare_output, compare_relation, compare_value
 
 _SIGNAL_NAMES = {4: "SIGILL", 6: "SIGABRT", 7: "SIGBUS", 8: "SIGFPE", 9: "SIGKILL", 11: "SIGSEGV",
@@ -38,7 +38,7 @@ def judge(case: Case, test: TestSpec, raw: RawResult) -> Outcome:
     stdout = raw.stdout.decode("utf-8", errors="replace")
     stderr = raw.stderr.decode("utf-8", errors="replace")
     expected = test.output if isinstance(test, StdioTest) else (
-        repr(test.expected) if isinstance(test, CallTest) else "")
+        safe_repr(test.expected) if isinstance(test, CallTest) else "")
     limit = case.limit_for(test)
 
     def done(verdict: Verdict, message: str = "") -> Outcome:
@@ -67,7 +67,7 @@ def judge(case: Case, test: TestSpec, raw: RawResult) -> Outcome:
             same, why = compare_value(value, test.expected, typed=test.typed, compare=case.compare)
         if same:
             return done(Verdict.AC)
-        return Outcome(Verdict.WA, why, round(raw.cpu_s, 6), shorten(repr(value)), stderr, expected)
+        return Outcome(Verdict.WA, why, round(raw.cpu_s, 6), shorten(safe_repr(value)), stderr, expected)
     if isinstance(test, AssertTest):
         if status == "passed":
             return done(Verdict.AC)
@@ -108,7 +108,9 @@ def classify(raw: RawResult, *, time_limit: float, memory_limit: int) -> tuple[V
     if raw.killed_for == "wall":
         return Verdict.TLE, (f"still running after the wall-clock limit of {raw.wall_s:.1f} s "
                              "(sleeping, blocked, or starved)")
-    if outcome.get("type") == "MemoryError" or _ends_with_memory_error(stderr):
+    # A MemoryError traceback as the last words of a program that then failed; a program that
+    # ends cleanly merely printed that text.
+    if outcome.get("type") == "MemoryError" or (raw.exit_code != 0 and _ends_with_memory_error(stderr)):
         return Verdict.MLE, f"MemoryError: ran out of its {memory_limit} MiB"
     if raw.signal is not None:
         return Verdict.RE, f"killed by {_SIGNAL_NAMES.get(raw.signal, f'signal {raw.signal}')}"
