@@ -71,6 +71,7 @@ class Mode(enum.Enum):
     STDIN = "stdin"  # run the program with ``stdin``; judge what it prints
     CALL = "call"  # define, then call ``entry_point``; judge the returned value
     ASSERT = "assert"  # define, then run the test's own code (asserts)
+    SESSION = "session"  # one cell in a tool session's persistent interpreter
 
 
 class KilledFor(enum.Enum):
