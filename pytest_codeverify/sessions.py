@@ -36,8 +36,8 @@ __all__ = ["STATE_LOST", "Session", "SessionClosed", "SessionManager", "SessionR
            "UnknownSession"]
 
 #: Appended to the message of a call after which the interpreter had to be restarted.
-STATE_LOST = ("the session was restarted: variables, imports and files of earlier calls are lost; "
-              "the next call starts in a fresh interpreter")
+STATE_LOST = ("the session was restarted and its state was lost (variables, imports and files of earlier "
+              "calls); the next call starts in a fresh interpreter")
 
 
 class UnknownSession(KeyError):
