@@ -193,3 +193,16 @@ def test_concurrent_creation_never_exceeds_the_maximum() -> None:
         thread.join()
     assert (len(made), len(refused), sessions.live) == (3, 7, 3)
     sessions.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("code", [
+    "import os\nos.kill(-1, 9)\n",  # everything it may signal: the runner, as the namespace's init, survives
+    "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n",
+    "import os, time\nif os.fork() == 0:\n    time.sleep(60)\n    os._exit(0)\nx = 2\n",  # a child left behind
+])
+def test_hostile_cells_leave_the_sandbox_usable(sandbox: Sandbox, code: str) -> None:
+    with sandbox.session() as session:
+        session.execute(code)
+        after = session.execute("print('alive')\n6 * 7")
+        assert (after.verdict, after.stdout, after.result) == ("AC", "alive\n", "42"), after
