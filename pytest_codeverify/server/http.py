@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import re
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -60,14 +61,13 @@ def context(request: Request) -> AppContext:
     return ctx
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def clean_text(value: Any) -> Any:
-    """``value`` with every lone surrogate in its strings replaced (U+FFFD), so it is valid UTF-8."""
+    """``value`` with every lone surrogate in its strings replaced by U+FFFD, so it is valid UTF-8."""
     if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-            return value
-        except UnicodeEncodeError:
-            return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+        return _SURROGATE.sub("\ufffd", value)
     if isinstance(value, dict):
         return {clean_text(k): clean_text(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
