@@ -141,5 +141,6 @@ def test_gym_shape_rides_a_signed_cookie(client: TestClient) -> None:
     other.post("/execute_python", json={"code": "1"})
     assert client.get("/health").json()["sessions"] == 2
     other.post("/end_session", json={})
-    client.post("/end_session", json={})
+    closed = client.post("/close_session", json={"resources_session_id": "rs", "episode_id": "e"})
+    assert closed.json() == {"resources_session_id": "rs"}
     assert client.get("/health").json()["sessions"] == 0

@@ -21,7 +21,7 @@ from .pool import SandboxPool
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 #: Paths counted under their own name; anything else is ``other`` (the label set stays bounded).
 ENDPOINTS = frozenset({"/execute", "/verify", "/verify/batch", "/tools", "/health", "/metrics", "/sessions",
-                       "/seed_session", "/execute_python", "/end_session"})
+                       "/seed_session", "/execute_python", "/end_session", "/close_session"})
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 

@@ -76,6 +76,14 @@ class SeedSessionRequest(BaseModel):
     task_data: dict[str, JsonValue]
 
 
+class CloseSessionRequest(BaseModel):
+    """NeMo Gym's ``/close_session`` body."""
+
+    model_config = ConfigDict(extra="forbid")
+    resources_session_id: str = Field(max_length=256)
+    episode_id: JsonValue
+
+
 def _utf8_at_most(limit: int) -> Any:
     def check(text: str) -> str:
         if len(text) > limit or len(text.encode("utf-8", "surrogatepass")) > limit:

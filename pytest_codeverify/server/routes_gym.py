@@ -4,8 +4,9 @@ The session rides a signed cookie named :data:`COOKIE_NAME` holding base64 JSON
 ``{"session_id": ...}`` (Starlette's session middleware, as Gym uses); a request without one
 gets one. ``POST /seed_session`` starts the session's sandbox, ``POST /execute_python
 {"code"}`` runs a cell and answers ``{success, stdout, stderr, error_message, result}``,
-``POST /end_session`` ends it. Unlike Gym's own server, every session is a sandbox: no network,
-a private /tmp, memory and process limits, and a per-call time limit.
+``POST /end_session`` (or Gym's newer ``POST /close_session``) ends it. Unlike Gym's own
+server, every session is a sandbox: no network, a private /tmp, memory and process limits, and a
+per-call time limit.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from fastapi.responses import Response
 
 from ..sessions import Session, SessionClosed, SessionResult, UnknownSession
 from .http import AppContext, SafeJSONResponse, authorize, context, parse, read_json
-from .models import ExecutePythonResponse, SeedSessionRequest, execute_python_model
+from .models import CloseSessionRequest, ExecutePythonResponse, SeedSessionRequest, execute_python_model
 from .routes_sessions import start_session
 
 #: The cookie Gym's PythonExecutorResourcesServer (config name math_with_code) uses.
@@ -70,7 +71,19 @@ async def execute_python(request: Request) -> Response:
 @router.post("/end_session", response_model=ExecutePythonResponse)
 async def end_session(request: Request) -> Response:
     """End the cookie's session (nothing to do when it has none)."""
-    ctx = context(request)
+    await _end(context(request), request)
+    return SafeJSONResponse(ExecutePythonResponse(success=True, stdout="", stderr="").model_dump())
+
+
+@router.post("/close_session")
+async def close_session(request: Request) -> Response:
+    """Gym's newer close: ends the cookie's session and answers ``{"resources_session_id"}``."""
+    closing = parse(CloseSessionRequest, await read_json(request))
+    await _end(context(request), request)
+    return SafeJSONResponse({"resources_session_id": closing.resources_session_id})
+
+
+async def _end(ctx: AppContext, request: Request) -> None:
     session_id = request.session.get(SESSION_ID_KEY)
     if isinstance(session_id, str):
         ctx.gym_locks.pop(session_id, None)
@@ -78,7 +91,6 @@ async def end_session(request: Request) -> Response:
             await asyncio.get_running_loop().run_in_executor(ctx.sessions.executor, ctx.sessions.end, session_id)
         except UnknownSession:
             pass
-    return SafeJSONResponse(ExecutePythonResponse(success=True, stdout="", stderr="").model_dump())
 
 
 def gym_answer(result: SessionResult) -> ExecutePythonResponse:
