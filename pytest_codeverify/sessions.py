@@ -24,13 +24,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from .cases import DEFAULT_MEMORY_LIMIT, DEFAULT_OUTPUT_LIMIT, DEFAULT_TIME_LIMIT
-from .engine import job_limits
+from .config import DEFAULT_MEMORY_LIMIT, DEFAULT_OUTPUT_LIMIT, DEFAULT_TIME_LIMIT
+from .engine import SandboxFailure, execute, job_limits
 from .judge import Verdict, verdict_of_run
 from .protocol import Job, Mode
 from .sandbox import open_sandbox
 from .sandbox.base import Sandbox as Backend
-from .sandbox.base import SandboxError
 
 __all__ = ["STATE_LOST", "Session", "SessionClosed", "SessionManager", "SessionResult", "TooManySessions",
            "UnknownSession"]
@@ -125,14 +124,12 @@ class Session:
             if self._closed:
                 raise SessionClosed(f"session {self.id} was ended")
             self.calls += 1
-            try:
-                raw = self._backend.run(job)
-            except SandboxError as exc:
+            raw = execute(self._backend, job)
+            self.last_used = time.monotonic()
+            if isinstance(raw, SandboxFailure):
                 self.restarts += 1
-                return SessionResult(Verdict.SE, "", "", None, None, None, f"sandbox failure: {exc}; {STATE_LOST}",
+                return SessionResult(Verdict.SE, "", "", None, None, None, f"{raw.message}; {STATE_LOST}",
                                      True, 0.0, 0.0, False)
-            finally:
-                self.last_used = time.monotonic()
         verdict, message = verdict_of_run(raw, self.memory_limit, cpu)
         outcome = raw.outcome
         restarted = outcome is None

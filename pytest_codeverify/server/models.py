@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, create_model
 from pydantic_core import PydanticCustomError
 
-from ..cases import DEFAULT_MEMORY_LIMIT, DEFAULT_TIME_LIMIT
+from ..config import DEFAULT_MEMORY_LIMIT, DEFAULT_TIME_LIMIT
 from .config import ServerLimits
 
 

@@ -9,9 +9,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from ..cases import LANGUAGES, Case, CaseError, StdioTest, check_language
-from ..engine import make_job
+from ..engine import SandboxFailure, make_job
+from ..engine import execute as execute_job
 from ..judge import Verdict, classify
-from ..sandbox import Sandbox, SandboxError
+from ..sandbox import Sandbox
 from ..sessions import SessionClosed, SessionResult, UnknownSession
 from .config import ServerLimits
 from .http import AppContext, RequestError, SafeJSONResponse, admitted, authorize, context, parse, read_json, wait_all
@@ -41,10 +42,9 @@ async def execute(request: Request) -> Response:
         job = make_job(case, case.tests[0], ctx.config.limits.output_limit)
 
         def run(sandbox: Sandbox) -> dict[str, Any]:
-            try:
-                raw = sandbox.run(job)
-            except SandboxError as exc:
-                return _failure(f"sandbox failure ({sandbox.name}): {exc}")
+            raw = execute_job(sandbox, job)
+            if isinstance(raw, SandboxFailure):
+                return _failure(raw.message)
             verdict, message = classify(raw, time_limit=case.time_limit, memory_limit=case.memory_limit) \
                 or (Verdict.AC, "")
             return {"stdout": raw.stdout.decode("utf-8", errors="replace"),

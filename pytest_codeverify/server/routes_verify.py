@@ -10,9 +10,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from ..cases import Case, CaseError, TestSpec
-from ..engine import CaseReport, TestReport, run_test, unreadable_line
+from ..engine import CaseReport, TestReport, run_test
 from ..formats import READERS, detect, given_id
 from ..judge import Outcome, Verdict
+from ..rewards import unreadable_line
 from ..sandbox import Sandbox
 from .http import AppContext, RequestError, SafeJSONResponse, admitted, authorize, context, read_json, wait_all
 from .nemo import NEMO_GYM_REWARD_MODE, is_nemo_gym_request, nemo_gym_case
