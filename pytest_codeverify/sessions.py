@@ -6,9 +6,11 @@ network, private /tmp, memory and process limits) running one long-lived interpr
 :mod:`pytest_codeverify.sandbox.session_child`); :meth:`Session.execute` runs one cell in it.
 Sessions never share a sandbox, so they cannot see each other's state or files.
 
-A cell that runs past its time limit, floods its output, exits or crashes the interpreter
-ends that interpreter: the call gets its verdict (``TLE``, ``OLE``, ``RE``, ...), the message
-says that the state was lost, and the next call starts afresh in an emptied sandbox.
+A cell that runs past its time limit is interrupted (``TLE``); when it stops, the state is
+kept and the message says so. A cell that will not stop, floods its output, exits or crashes
+the interpreter ends that interpreter: the call gets its verdict (``TLE``, ``OLE``, ``RE``,
+...), the message says that the state was lost, and the next call starts afresh in an emptied
+sandbox.
 
 :class:`SessionManager` holds the live sessions of a server: ids that cannot be guessed, a
 maximum number of live sessions, an idle timeout, and counts for the metrics.
@@ -31,12 +33,16 @@ from .protocol import Job, Mode
 from .sandbox import open_sandbox
 from .sandbox.base import Sandbox as Backend
 
-__all__ = ["STATE_LOST", "Session", "SessionClosed", "SessionManager", "SessionResult", "TooManySessions",
+__all__ = ["INTERRUPTED", "STATE_LOST", "Session", "SessionClosed", "SessionManager", "SessionResult",
+           "TooManySessions",
            "UnknownSession"]
 
 #: Appended to the message of a call after which the interpreter had to be restarted.
 STATE_LOST = ("the session was restarted and its state was lost (variables, imports and files of earlier "
               "calls); the next call starts in a fresh interpreter")
+
+#: Appended to the message of a call over its time that was interrupted without losing the state.
+INTERRUPTED = "the call was interrupted; the session keeps its state"
 
 
 class UnknownSession(KeyError):
@@ -136,6 +142,8 @@ class Session:
         error_type = error = None
         if outcome is not None and outcome.get("status") == "exception":
             error_type, error = str(outcome.get("type")), str(outcome.get("message", ""))
+        if not restarted and raw.killed_for in ("cpu", "wall"):
+            message = f"{message}; {INTERRUPTED}"
         if restarted:
             self.restarts += 1
             if verdict is Verdict.AC:  # exit(0): a clean end of the program, and of its state

@@ -77,7 +77,12 @@ def test_a_call_over_its_time_limit_restarts_the_session(server: Server) -> None
     session_id = new_session(server)
     try:
         call(server, session_id, "x = 1")
-        timed_out = call(server, session_id, "while True:\n    pass\n")
+        interrupted = call(server, session_id, "while True:\n    pass\n")
+        assert (interrupted["verdict"], interrupted["restarted"]) == ("TLE", False)
+        assert "keeps its state" in interrupted["message"]
+        assert call(server, session_id, "x")["result"] == "1"
+        stubborn = "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass\n"
+        timed_out = call(server, session_id, stubborn)
         assert (timed_out["verdict"], timed_out["restarted"]) == ("TLE", True)
         assert "state" in timed_out["message"] and "lost" in timed_out["message"]
         after = call(server, session_id, "'x' in globals()")

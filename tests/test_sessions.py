@@ -13,7 +13,14 @@ import pytest
 from conftest import require_backend
 from pytest_codeverify import Sandbox
 from pytest_codeverify.protocol import Job, RawResult
-from pytest_codeverify.sessions import STATE_LOST, SessionClosed, SessionManager, TooManySessions, UnknownSession
+from pytest_codeverify.sessions import (
+    INTERRUPTED,
+    STATE_LOST,
+    SessionClosed,
+    SessionManager,
+    TooManySessions,
+    UnknownSession,
+)
 
 
 @pytest.fixture(scope="module", params=[pytest.param("local", marks=pytest.mark.sandbox),
@@ -67,15 +74,17 @@ def test_an_exception_or_a_syntax_error_keeps_the_state(sandbox: Sandbox) -> Non
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("code", "verdict", "words"), [
-    ("while True:\n    pass\n", "TLE", ""),  # CPU or wall clock first, depending on the machine's load
-    ("import time\ntime.sleep(30)\n", "TLE", "wall-clock"),
+    ("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass\n", "TLE", ""),
+    ("import time\nwhile True:\n    try:\n        time.sleep(30)\n    except KeyboardInterrupt:\n        pass\n",
+     "TLE", "wall-clock"),
     ("import sys\nsys.exit(3)\n", "RE", "exit code 3"),
     ("raise SystemExit\n", "AC", "the program exited"),
     ("import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)\n", "RE", "SIGSEGV"),
     ("import os\nos._exit(0)\n", "AC", "the program exited"),
     ("import sys\nwhile True:\n    sys.stdout.write('x' * 65536)\n", "OLE", "output"),
 ])
-def test_tle_exit_and_crash_restart_the_interpreter(sandbox: Sandbox, code: str, verdict: str, words: str) -> None:
+def test_a_cell_that_will_not_stop_an_exit_or_a_crash_restart_the_interpreter(sandbox: Sandbox, code: str,
+                                                                             verdict: str, words: str) -> None:
     with sandbox.session() as session:
         assert session.execute("x = 1\nopen('/tmp/f', 'w').write('1')").ok
         ended = session.execute(code)
@@ -85,6 +94,28 @@ def test_tle_exit_and_crash_restart_the_interpreter(sandbox: Sandbox, code: str,
         assert after.ok, after
         assert (after.stdout, after.result) == ("False\n", "False")
         assert session.restarts == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("code", [
+    "while True:\n    pass\n",
+    "import time\ntime.sleep(30)\n",
+    "import os\nfor _ in range(3):\n    if os.fork() == 0:\n        while True:\n            pass\n"
+    "while True:\n    pass\n",
+])
+def test_a_call_over_its_time_is_interrupted_and_the_state_kept(sandbox: Sandbox, code: str) -> None:
+    with sandbox.session() as session:
+        assert session.execute("x = 1\nopen('/tmp/f', 'w').write('1')").ok
+        stopped = session.execute(code)
+        assert (stopped.verdict, stopped.restarted) == ("TLE", False), stopped
+        assert INTERRUPTED in stopped.message and "KeyboardInterrupt" in stopped.stderr
+        after = session.execute("import os\nprint(os.path.exists('/tmp/f'))\n"
+                                "print(sum(1 for p in os.listdir('/proc') if p.isdigit()))\nx")
+        assert (after.verdict, after.result) == ("AC", "1"), after
+        # Nothing the interrupted cell started is still running: the runner and the interpreter
+        # (and on some kernels nothing else at all) are the only processes.
+        exists, processes = after.stdout.split()
+        assert exists == "True" and int(processes) <= 2
 
 
 @pytest.mark.slow

@@ -6,10 +6,14 @@ the interpreter runs the cell in the same globals as every earlier cell, so vari
 and files persist, like a notebook. The runner supervises each cell exactly as it supervises a
 job (CPU time, wall clock, output size) and answers with a result frame of the usual shape.
 
-When a cell runs too long, floods its output, ends the interpreter (``exit()``) or crashes
-it, the interpreter is killed, the sandbox is swept and emptied like after any job, and the
-result frame carries no ``outcome``: the caller learns that the state was lost, and the next
-cell starts a fresh interpreter.
+A cell over its time limit is interrupted first (``KeyboardInterrupt``, as Ctrl-C in a
+notebook); if it stops within :data:`INTERRUPT_GRACE_S`, the session keeps its state and only
+the other processes the cell started are killed. When a cell will not stop, floods its output,
+ends the interpreter (``exit()``) or crashes it, the interpreter is killed, the sandbox is swept
+and emptied like after any job, and the result frame carries no ``outcome``: the caller learns
+that the state was lost, and the next cell starts a fresh interpreter. (Without a PID namespace
+of its own the runner cannot tell the cell's processes apart, so there a cell over time is
+always killed.)
 
 Wire between runner and interpreter: the runner writes a request (4-byte big-endian length,
 then JSON ``{"code", "stdin", "cpu_limit"}``) on the control pipe, the interpreter's fd 4; the
@@ -49,6 +53,8 @@ SESSION_CPU_BUDGET_S = 3600
 CONTROL_FD = 4
 CELL_NAME = "<cell>"
 _READ_CHUNK = 65536
+#: Seconds an interrupted cell has to stop before the interpreter is killed.
+INTERRUPT_GRACE_S = 0.5
 _MESSAGE_LIMIT = 1 << 20
 
 
@@ -61,6 +67,8 @@ class _Interpreter:
         self.out_r = out_r
         self.err_r = err_r
         self.res_r = res_r
+        #: The last cell was interrupted and its other processes killed: the next one reaps them.
+        self.reap = False
 
     def close(self) -> None:
         for fd in (self.control, self.out_r, self.err_r, self.res_r):
@@ -138,7 +146,8 @@ def _run_cell(runner: Runner, interpreter: _Interpreter, job: dict[str, Any]) ->
     wall_limit = float(job.get("wall_limit", cpu_limit * 2 + 1))
     output_limit = int(job.get("output_limit", 1 << 20))
     request = json.dumps({"code": job.get("code", ""), "stdin": job.get("stdin") or "",
-                          "cpu_limit": cpu_limit}).encode()
+                          "cpu_limit": cpu_limit, "reap": interpreter.reap}).encode()
+    interpreter.reap = False
     pending = len(request).to_bytes(4, "big") + request
     out_r, err_r, res_r = interpreter.out_r, interpreter.err_r, interpreter.res_r
     buffers = {out_r: bytearray(), err_r: bytearray(), res_r: bytearray()}
@@ -150,19 +159,28 @@ def _run_cell(runner: Runner, interpreter: _Interpreter, job: dict[str, Any]) ->
     started = time.monotonic()
     next_cpu_check = started
     killed_for = None
+    interrupted_until = 0.0
     status = None
     report = None
     while report is None and status is None:
         now = time.monotonic()
-        if now - started > wall_limit:
-            killed_for = "wall"
-        elif truncated[out_r] or truncated[err_r]:
-            killed_for = "output"
-        elif now >= next_cpu_check:
-            next_cpu_check = now + 0.01
-            if runner.job_cpu_seconds(interpreter.pid) - cpu_before > cpu_limit + 0.05:
-                killed_for = "cpu"
-        if killed_for is not None:
+        if killed_for is None:
+            if now - started > wall_limit:
+                killed_for = "wall"
+            elif truncated[out_r] or truncated[err_r]:
+                killed_for = "output"
+            elif now >= next_cpu_check:
+                next_cpu_check = now + 0.01
+                if runner.job_cpu_seconds(interpreter.pid) - cpu_before > cpu_limit + 0.05:
+                    killed_for = "cpu"
+            if killed_for is not None:
+                if killed_for == "output" or not runner.is_init:
+                    break
+                # Over time: interrupt the cell (KeyboardInterrupt) and give it a moment to end,
+                # so the session keeps its state; a cell that will not stop is killed below.
+                _signal(interpreter.pid, signal.SIGINT)
+                interrupted_until = now + INTERRUPT_GRACE_S
+        elif now > interrupted_until:
             break
         poller = select.poll()
         for fd in buffers:
@@ -190,7 +208,11 @@ def _run_cell(runner: Runner, interpreter: _Interpreter, job: dict[str, Any]) ->
         if waited == interpreter.pid:
             status = raw_status
     cpu = max(0.0, runner.job_cpu_seconds(interpreter.pid) - cpu_before)
-    if killed_for is not None or status is not None:
+    if report is not None and killed_for is not None:
+        # Interrupted in time: the interpreter lives on; what else the cell started does not.
+        _kill_all_but(interpreter.pid)
+        interpreter.reap = True
+    elif killed_for is not None or status is not None:
         if status is None:
             try:
                 os.killpg(interpreter.pid, signal.SIGKILL)
@@ -221,6 +243,42 @@ def _run_cell(runner: Runner, interpreter: _Interpreter, job: dict[str, Any]) ->
         "cpu_s": round(cpu, 6), "wall_s": round(wall, 6), "killed_for": killed_for,
         "max_rss_kb": 0, "outcome": report,
     }
+
+
+def _signal(pid: int, number: int) -> None:
+    try:
+        os.kill(pid, number)
+    except OSError:
+        pass
+
+
+def _kill_all_but(interpreter: int) -> None:
+    """Kill every process of the namespace but the runner (its init) and the interpreter."""
+    doomed = [int(name) for name in os.listdir("/proc") if name.isdigit() and int(name) not in (1, interpreter)]
+    for pid in doomed:
+        _signal(pid, signal.SIGKILL)
+    # Killing is asynchronous: wait (briefly) until each is dead, so the interpreter's reaping
+    # before the next cell finds them all.
+    deadline = time.monotonic() + 1.0
+    while doomed and time.monotonic() < deadline:
+        doomed = [pid for pid in doomed if _state(pid) not in ("Z", "X", "")]
+        if doomed:
+            time.sleep(0.005)
+    while True:  # reap what was re-parented to the runner; the interpreter's own children it reaps
+        try:
+            if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                return
+        except ChildProcessError:
+            return
+
+
+def _state(pid: int) -> str:
+    """A process's state letter from /proc ("" when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return handle.read().rsplit(b")", 1)[1].split()[0].decode()
+    except (OSError, IndexError):
+        return ""
 
 
 def _kill_quietly(pid: int) -> None:
@@ -268,19 +326,39 @@ def _serve(control: int) -> None:
     sys.modules["__main__"] = main = type(sys)("__main__")
     main.__dict__.update(namespace)
     namespace = main.__dict__
+    # SIGINT (the runner's interrupt of a cell over its time) is held back outside cells, so it
+    # can never break this loop; one that arrives late is discarded before the next cell.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     while True:
         request = _read_request(control)
         if request is None:  # the runner went away
             os._exit(0)
+        if request.get("reap"):
+            _reap_children()
         _set_stdin(base64.b64decode(request.get("stdin") or ""))
         _set_cpu_limit(float(request.get("cpu_limit", 2)))
+        while signal.SIGINT in signal.sigpending():
+            signal.sigtimedwait({signal.SIGINT}, 0)
         try:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
             report = _cell(str(request.get("code", "")), namespace)
         except SystemExit as exc:  # the program ended the interpreter: so be it
             _flush()
             os._exit(_exit_code(exc.code))
+        finally:
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         _flush()
         write_all(child.RESULT_FD, (json.dumps(report) + "\n").encode())
+
+
+def _reap_children() -> None:
+    """Collect the exit statuses of children an interrupted cell left (they were killed)."""
+    while True:
+        try:
+            if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                return
+        except ChildProcessError:
+            return
 
 
 def _cell(code: str, namespace: dict[str, Any]) -> dict[str, Any]:

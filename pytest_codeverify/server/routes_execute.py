@@ -133,8 +133,9 @@ def session_tool_schema(limits: ServerLimits) -> dict[str, Any]:
             "description": ("Run Python code in a persistent, isolated interpreter (no network), like a notebook "
                             "cell: variables, functions, imports and files in /tmp stay for the next call. "
                             "Returns stdout, stderr, `result` (str() of the value of a last bare expression) "
-                            "and a verdict: AC, RE (an exception), CE (syntax error), TLE, MLE or OLE. After a "
-                            "TLE, an exit or a crash the interpreter restarts and its state is lost "
+                            "and a verdict: AC, RE (an exception), CE (syntax error), TLE, MLE or OLE. A call "
+                            "over its time is interrupted and the state kept; after an exit, a crash, or "
+                            "a call that will not stop, the interpreter restarts and its state is lost "
                             "(`restarted`: true)."),
             "parameters": {
                 "type": "object",
