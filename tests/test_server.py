@@ -20,6 +20,9 @@ from conftest import ROOT, read_jsonl
 httpx = pytest.importorskip("httpx")
 pytest.importorskip("fastapi")
 
+# Every test talks to a `codeverify serve` subprocess that runs code in real sandboxes.
+pytestmark = pytest.mark.sandbox
+
 ADD = "a, b = map(int, input().split())\nprint(a + b)\n"
 
 
@@ -153,6 +156,7 @@ HOSTILE = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", HOSTILE)
 def test_hostile_programs_get_the_right_verdict_and_leave_the_server_healthy(server: Server, name: str) -> None:
     code, verdicts = HOSTILE[name]
@@ -328,6 +332,7 @@ def test_health_and_metrics(server: Server) -> None:
 # -- auth, a full queue, abandoned requests ----------------------------------------------
 
 
+@pytest.mark.slow
 def test_bearer_token_guards_everything_but_health() -> None:
     # The local backend: its sandboxes are the server's descendants, which this test checks.
     guarded = Server("--workers", "1", "--backend", "local", env={"CODEVERIFY_TOKEN": "s3cret"})
@@ -363,6 +368,7 @@ def _send_and_abandon(server: Server, body: dict[str, Any]) -> socket.socket:
     return sock
 
 
+@pytest.mark.slow
 def test_full_queue_answers_429_and_abandoned_jobs_are_dropped() -> None:
     small = Server("--workers", "1", "--max-queue", "1")
     try:
