@@ -10,6 +10,8 @@ import pytest
 
 from conftest import read_jsonl, write_jsonl
 
+pytestmark = pytest.mark.sandbox
+
 GOOD = {"id": "add", "code": "a, b = map(int, input().split())\nprint(a + b)",
         "tests": [{"name": "one", "input": "1 2\n", "output": "3\n"},
                   {"name": "two", "input": "2 2\n", "output": "4\n"}]}

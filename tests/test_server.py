@@ -17,11 +17,10 @@ import pytest
 
 from conftest import ROOT, read_jsonl
 
+pytestmark = pytest.mark.sandbox
+
 httpx = pytest.importorskip("httpx")
 pytest.importorskip("fastapi")
-
-# Every test talks to a `codeverify serve` subprocess that runs code in real sandboxes.
-pytestmark = pytest.mark.sandbox
 
 ADD = "a, b = map(int, input().split())\nprint(a + b)\n"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -9,6 +10,7 @@ import pytest
 
 from ..cases import AssertTest, CallTest, Case, CaseError, StdioTest
 from ..config import wall_limit
+from ..evidence import failure_evidence
 from ..formats import Record, load_file
 from ..judge import Outcome
 from ..protocol import Verdict
@@ -115,6 +117,8 @@ class CodeverifyItem(pytest.Item):
         ])
         if outcome.message:
             self.user_properties.append(("message", outcome.message[:500]))
+        if not outcome.passed:  # JSON text: only built-in values may travel from xdist workers
+            self.user_properties.append(("evidence", json.dumps(failure_evidence(self.case, self.test, outcome))))
         if outcome.verdict is Verdict.SE:
             # pytrace=False: show the explanation, not a traceback of the plugin (and fast).
             pytest.fail(self._explain(outcome), pytrace=False)

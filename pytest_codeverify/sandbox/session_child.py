@@ -23,23 +23,15 @@ own code can read or write these descriptors, but all it can fool is its own ses
 
 from __future__ import annotations
 
-import ast
 import base64
-import builtins
 import gc
-import io
 import json
-import math
 import os
-import resource
 import select
 import signal
-import sys
 import time
-import traceback
 
-from ..protocol import write_all
-from . import child
+from . import child, session_interpreter
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -51,7 +43,6 @@ if TYPE_CHECKING:
 SESSION_CPU_BUDGET_S = 3600
 #: Where the interpreter finds its control pipe (the first descriptor after the result channel).
 CONTROL_FD = 4
-CELL_NAME = "<cell>"
 _READ_CHUNK = 65536
 #: Seconds an interrupted cell has to stop before the interpreter is killed.
 INTERRUPT_GRACE_S = 0.5
@@ -127,11 +118,11 @@ def _start(runner: Runner, job: dict[str, Any]) -> _Interpreter:
             for fd in (control_w, out_r, err_r, res_r):
                 os.close(fd)
             # The CPU rlimit of a job's child is its whole life; here it is the session's budget,
-            # and each cell lowers the soft limit to its own share (see _serve).
+            # and each cell lowers the soft limit to its own share (see session_interpreter).
             setup_job = dict(job, cpu_limit=SESSION_CPU_BUDGET_S)
             child._child_setup(setup_job, runner.work_dir, control_r, out_w, err_w, res_w)
             control = os.dup(0)  # fds above 3 were closed by the setup: this lands on CONTROL_FD
-            _serve(control)
+            session_interpreter.serve(control)
         finally:
             os._exit(70)
     for fd in (control_r, out_w, err_w, res_w):
@@ -313,166 +304,3 @@ def _parse_report(line: bytes) -> dict[str, Any] | None:
     if not isinstance(report, dict) or report.get("status") not in ("ok", "exception", "compile_error"):
         return None
     return report
-
-
-# ---------------------------------------------------------------------------------------
-# The interpreter side
-# ---------------------------------------------------------------------------------------
-
-
-def _serve(control: int) -> None:
-    """The interpreter's loop: one cell per request, all in one ``__main__`` namespace."""
-    namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
-    sys.modules["__main__"] = main = type(sys)("__main__")
-    main.__dict__.update(namespace)
-    namespace = main.__dict__
-    # SIGINT (the runner's interrupt of a cell over its time) is held back outside cells, so it
-    # can never break this loop; one that arrives late is discarded before the next cell.
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    while True:
-        request = _read_request(control)
-        if request is None:  # the runner went away
-            os._exit(0)
-        if request.get("reap"):
-            _reap_children()
-        _set_stdin(base64.b64decode(request.get("stdin") or ""))
-        _set_cpu_limit(float(request.get("cpu_limit", 2)))
-        while signal.SIGINT in signal.sigpending():
-            signal.sigtimedwait({signal.SIGINT}, 0)
-        try:
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-            report = _cell(str(request.get("code", "")), namespace)
-        except SystemExit as exc:  # the program ended the interpreter: so be it
-            _flush()
-            os._exit(_exit_code(exc.code))
-        finally:
-            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-        _flush()
-        write_all(child.RESULT_FD, (json.dumps(report) + "\n").encode())
-
-
-def _reap_children() -> None:
-    """Collect the exit statuses of children an interrupted cell left (they were killed)."""
-    while True:
-        try:
-            if os.waitpid(-1, os.WNOHANG)[0] == 0:
-                return
-        except ChildProcessError:
-            return
-
-
-def _cell(code: str, namespace: dict[str, Any]) -> dict[str, Any]:
-    """Run one cell; the value of a last bare expression (not a ``print``) is its result."""
-    try:
-        tree = ast.parse(code, CELL_NAME, "exec")
-        last = None
-        final = tree.body[-1] if tree.body else None
-        if isinstance(final, ast.Expr) and not _is_print(final.value):
-            tree.body.pop()
-            last = ast.Expression(final.value)
-        body = compile(tree, CELL_NAME, "exec")
-        tail = compile(last, CELL_NAME, "eval") if last is not None else None
-    except (SyntaxError, ValueError) as exc:
-        traceback.print_exception(type(exc), exc, None)
-        return {"status": "compile_error", "message": f"{type(exc).__name__}: {_text(exc)}"}
-    try:
-        exec(body, namespace)
-        if tail is None:
-            return {"status": "ok", "value": None}
-        value = eval(tail, namespace)
-        return {"status": "ok", "value": _text(value, strict=True)}
-    except SystemExit:
-        raise
-    except BaseException as exc:  # the cell's error, shown as an interpreter shows it
-        try:
-            traceback.print_exception(type(exc), exc, exc.__traceback__.tb_next if exc.__traceback__ else None)
-        except Exception:
-            pass
-        return {"status": "exception", "type": _text(type(exc).__name__), "message": _text(exc)}
-
-
-def _is_print(node: ast.expr) -> bool:
-    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print"
-
-
-def _text(value: Any, strict: bool = False) -> str:
-    """``str(value)``, capped; a ``__str__`` that fails is reported (``strict``) or described."""
-    try:
-        text = str(value)
-    except Exception as exc:
-        if strict:
-            raise
-        text = f"<unprintable {type(value).__name__}: {type(exc).__name__}>"
-    return text[:100_000]
-
-
-def _exit_code(code: Any) -> int:
-    if code is None:
-        return 0
-    if isinstance(code, int):
-        return code & 0xFF
-    try:
-        print(code, file=sys.stderr)
-    except Exception:
-        pass
-    return 1
-
-
-def _flush() -> None:
-    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
-        try:
-            if stream is not None:
-                stream.flush()
-        except Exception:
-            pass
-
-
-def _read_request(control: int) -> dict[str, Any] | None:
-    header = _read_exact(control, 4)
-    if header is None:
-        return None
-    body = _read_exact(control, int.from_bytes(header, "big"))
-    if body is None:
-        return None
-    request = json.loads(body)
-    return request if isinstance(request, dict) else None
-
-
-def _read_exact(fd: int, size: int) -> bytes | None:
-    data = bytearray()
-    while len(data) < size:
-        try:
-            chunk = os.read(fd, size - len(data))
-        except InterruptedError:
-            continue
-        except OSError:
-            return None
-        if not chunk:
-            return None
-        data += chunk
-    return bytes(data)
-
-
-def _set_stdin(data: bytes) -> None:
-    """Give the cell ``data`` as its standard input (a fresh, already rewound memory file)."""
-    fd = os.memfd_create("stdin", 0)
-    write_all(fd, data)
-    os.lseek(fd, 0, os.SEEK_SET)
-    os.dup2(fd, 0)
-    os.close(fd)
-    sys.stdin = sys.__stdin__ = io.TextIOWrapper(  # type: ignore[misc]
-        open(0, "rb", closefd=False), encoding="utf-8", errors="surrogateescape", newline="\n")
-
-
-def _set_cpu_limit(seconds: float) -> None:
-    """Lower the soft CPU rlimit to this cell's share: a backstop behind the runner's measurement."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    used = usage.ru_utime + usage.ru_stime
-    _soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
-    soft = math.ceil(used + seconds) + 1
-    if hard != resource.RLIM_INFINITY:
-        soft = min(soft, hard)
-    try:
-        resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
-    except (ValueError, OSError):
-        pass
