@@ -1,4 +1,4 @@
-"""``codeverify serve``: the verifier as an HTTP service (needs the ``server`` extra)."""
+"""``codeverify serve``: the verifier as an HTTP service (FastAPI, served by uvicorn)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ from ..config import BACKENDS
 
 def register(parser: argparse.ArgumentParser) -> None:
     parser.description = ("Serve /execute, /verify, /verify/batch, /tools, tool sessions (/sessions and NeMo Gym's "
-                          "/seed_session, /execute_python, /end_session), /health and /metrics over HTTP "
-                          "(pip install 'pytest-codeverify[server]').")
+                          "/seed_session, /execute_python, /end_session), /health and /metrics over HTTP.")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--backend", choices=BACKENDS, default="auto")
@@ -40,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
 
         from ..server import SandboxPool, ServerConfig, SessionConfig, create_app
     except ImportError as exc:
-        print(f"codeverify serve needs the server extra (pip install 'pytest-codeverify[server]'): {exc}",
+        print(f"codeverify serve cannot import its dependencies (reinstall pytest-codeverify): {exc}",
               file=sys.stderr)
         return 2
     if args.workers < 1 or args.max_queue < 0 or args.max_sessions < 1:
