@@ -99,7 +99,7 @@ def _objects(path: Path, shown: str, what: str = "") -> Iterator[tuple[int, dict
     """``(line number, JSON object or the error that line is)`` for each non-blank line."""
     opener = gzip.open if path.suffix == ".gz" else open
     try:
-        with opener(path, "rt", encoding="utf-8") as handle:  # type: ignore[operator]
+        with opener(path, "rt", encoding="utf-8") as handle:
             lines = list(enumerate(handle, start=1))
     except (OSError, UnicodeDecodeError, EOFError) as exc:
         label = f"cannot read {what}" if what else "cannot read"
