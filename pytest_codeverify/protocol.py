@@ -23,7 +23,7 @@ from typing import Any
 from .config import DEFAULT_MEMORY_LIMIT, DEFAULT_OUTPUT_LIMIT, DEFAULT_TIME_LIMIT, wall_limit
 
 #: Version of the message shapes below; a runner greeting with another version is refused.
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 
 FRAME_HEADER = struct.Struct(">I")
 #: Largest frame either side accepts (two capped streams, base64, plus slack).
