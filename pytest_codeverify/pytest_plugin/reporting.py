@@ -21,6 +21,7 @@ from ..cases import Case
 from ..formats import load_file
 from ..protocol import Verdict
 from ..rewards import case_line, pass_at_k, test_entry, unreadable_line
+from ..text import encodable
 from .collection import node_names
 from .fixtures import REPORT_PROPERTY
 from .options import Settings
@@ -169,7 +170,8 @@ class RewardReporter:
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("w", encoding="utf-8") as handle:
             for line in self.lines:
-                handle.write(json.dumps(line.data, ensure_ascii=False) + "\n")
+                # encodable: a lone surrogate in a dataset's text must not stop the file being written.
+                handle.write(encodable(json.dumps(line.data, ensure_ascii=False)) + "\n")
 
     # -- summary ----------------------------------------------------------------------------
 
