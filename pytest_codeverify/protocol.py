@@ -23,7 +23,7 @@ from typing import Any
 from .config import DEFAULT_MEMORY_LIMIT, DEFAULT_OUTPUT_LIMIT, DEFAULT_TIME_LIMIT, wall_limit
 
 #: Version of the message shapes below; a runner greeting with another version is refused.
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 
 FRAME_HEADER = struct.Struct(">I")
 #: Largest frame either side accepts (two capped streams, base64, plus slack).
@@ -74,6 +74,7 @@ class Mode(enum.Enum):
     STDIN = "stdin"  # run the program with ``stdin``; judge what it prints
     CALL = "call"  # define, then call ``entry_point``; judge the returned value
     ASSERT = "assert"  # define, then run the test's own code (asserts)
+    SESSION = "session"  # one cell in a tool session's persistent interpreter
 
 
 class KilledFor(enum.Enum):

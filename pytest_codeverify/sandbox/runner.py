@@ -23,7 +23,7 @@ import sys
 import time
 
 from ..protocol import STATUSES, hello_message, read_frame, write_all, write_frame
-from . import child
+from . import child, session_child
 from .cleanup import _empty_dir, _remove_sysv_ipc
 
 _READ_CHUNK = 65536
@@ -88,6 +88,9 @@ class Runner:
                 return
             if job.get("type") == "ping":
                 write_frame(self.out_fd, {"type": "pong", "id": job.get("id")})
+                continue
+            if job.get("mode") == "session":  # a cell for the session's persistent interpreter
+                write_frame(self.out_fd, session_child.handle(self, job))
                 continue
             try:
                 result = self.run(job)
