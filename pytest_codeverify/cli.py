@@ -12,6 +12,7 @@ COMMANDS: dict[str, str] = {
     "verify": "pytest_codeverify.cli_verify:register",
     "serve": "pytest_codeverify.cli_serve:register",
     "image": "pytest_codeverify.cli_image:register",
+    "languages": "pytest_codeverify.cli_languages:register",
 }
 
 

@@ -23,6 +23,7 @@ MODULES: tuple[tuple[str, str, bool], ...] = (
     ("pytest_codeverify.sandbox", "", True),
     ("pytest_codeverify.sandbox.cleanup", "sandbox/cleanup.py", False),
     ("pytest_codeverify.sandbox.child", "sandbox/child.py", False),
+    ("pytest_codeverify.sandbox.programs", "sandbox/programs.py", False),
     ("pytest_codeverify.sandbox.runner", "sandbox/runner.py", False),
 )
 
