@@ -25,9 +25,9 @@ def extract_code(response: str, language: str = "python", lenient: bool = False)
     """Take the program out of a model's answer.
 
     Reasoning in ``<think>...</think>`` is dropped (also when only the closing tag is there, or
-    the opening one is never closed). The last fenced block tagged with
-    ``language`` (or one of its aliases: ``cpp`` also takes ``c++`` and ``cc``) wins, else the last fenced block of any tag; an unterminated final fence
-    runs to the end of the text. Without any fence the text is used as-is only when
+    the opening one is never closed). The last fenced block tagged with ``language`` (or an
+    alias: ``cpp`` also takes ``c++`` and ``cc``) wins, else the last fenced block of any tag;
+    an unterminated final fence runs to the end of the text. Without any fence the text is used as-is only when
     ``lenient``; otherwise the result carries :data:`NO_CODE`.
     """
     body = _THINK.sub("", response.replace("\r\n", "\n"))

@@ -26,7 +26,8 @@ PROGRAMS: dict[str, dict[str, str]] = {
         "ac": '#include <stdio.h>\nint main(void){long a,b;scanf("%ld %ld",&a,&b);printf("%ld\\n",a+b);return 0;}\n',
         "wa": '#include <stdio.h>\nint main(void){long a,b;scanf("%ld %ld",&a,&b);printf("%ld\\n",a-b);return 0;}\n',
         "ce": "int main(void){ return undeclared_name; }\n",
-        "re": "#include <stdio.h>\nint main(void){int *p=0; printf(\"%d\\n\", *p); return 0;}\n",
+        "re": "#include <stdio.h>\nint main(void){int *p=0; printf(\"%d\\n\", *p);"
+              " return 0;}\n",
         "tle": "int main(void){volatile unsigned long i=0; for(;;) i++; return 0;}\n",
         "mle": ("#include <stdlib.h>\n#include <string.h>\n"
                 "int main(void){for(;;){char *p=malloc(1<<24); if(!p) return 3; memset(p,1,1<<24);} }\n"),
@@ -37,8 +38,8 @@ PROGRAMS: dict[str, dict[str, str]] = {
         "ce": "#include <iostream>\nint main(){ std::cout << undeclared_name; }\n",
         "re": "#include <stdexcept>\nint main(){ throw std::runtime_error(\"boom\"); }\n",
         "tle": "int main(){volatile unsigned long i=0; for(;;) i++; }\n",
-        "mle": ("#include <vector>\n#include <cstring>\nint main(){std::vector<char*> v; for(;;){char *p=new char[1<<24];"
-                " std::memset(p,1,1<<24); v.push_back(p);} }\n"),
+        "mle": ("#include <vector>\n#include <cstring>\nint main(){std::vector<char*> v;"
+                " for(;;){char *p=new char[1<<24]; std::memset(p,1,1<<24); v.push_back(p);} }\n"),
     },
     "java": {
         "ac": ("import java.util.*;\npublic class Sum { public static void main(String[] args) {"

@@ -10,9 +10,11 @@ from .base import Language, Step, Toolchain
 
 _COMMENTS = re.compile(r"//[^\n]*|/\*.*?\*/|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'", re.DOTALL)
 _PACKAGE = re.compile(r"^\s*package\s+([\w.]+)\s*;", re.MULTILINE)
-_PUBLIC_CLASS = re.compile(r"\bpublic\s+(?:(?:final|abstract|static|strictfp)\s+)*(?:class|enum|record|interface)\s+(\w+)")
+_KIND = r"(?:class|enum|record|interface)"
+_PUBLIC_CLASS = re.compile(r"\bpublic\s+(?:(?:final|abstract|static|strictfp)\s+)*" + _KIND + r"\s+(\w+)")
 _CLASS = re.compile(r"\b(?:class|enum|record|interface)\s+(\w+)")
-_MAIN = re.compile(r"\bstatic\s+(?:public\s+|final\s+)*void\s+main\s*\(|\bpublic\s+static\s+(?:final\s+)?void\s+main\s*\(")
+_MAIN = re.compile(r"\bstatic\s+(?:public\s+|final\s+)*void\s+main\s*\("
+                   r"|\bpublic\s+static\s+(?:final\s+)?void\s+main\s*\(")
 
 
 def _strip(code: str) -> str:

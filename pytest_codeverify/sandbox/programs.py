@@ -22,6 +22,11 @@ import os
 import signal
 from collections import OrderedDict
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # never at run time: only the standard library exists in the sandbox
+    from collections.abc import Callable
+    from typing import Any
+
 #: Bytes of artefacts one runner keeps (least recently used ones go first) and the most files
 #: and bytes one compile may keep.
 CACHE_MAX_BYTES = 96 << 20
@@ -37,12 +42,12 @@ class MissingArtefact(LookupError):
     """A job named an artefact this runner does not hold (it was never compiled here)."""
 
 
-def is_program(job: dict) -> bool:
+def is_program(job: dict[str, Any]) -> bool:
     """Whether ``job`` runs a program (compile or exec mode) rather than Python source."""
     return bool(job.get("argv"))
 
 
-def prepare(job: dict, work_dir: str) -> None:
+def prepare(job: dict[str, Any], work_dir: str) -> None:
     """Write the job's files into the (empty) work directory: its sources, and the cached
     artefact it names."""
     if not is_program(job):
@@ -72,7 +77,7 @@ def prepare(job: dict, work_dir: str) -> None:
             handle.write(base64.b64decode(text))
 
 
-def exec_child(job: dict, report) -> None:
+def exec_child(job: dict[str, Any], report: Callable[[dict[str, Any]], None]) -> None:
     """In the forked child, after its setup: become the job's program. Never returns.
 
     The result channel is closed on exec: the program has nothing to report there. An exec
@@ -92,7 +97,7 @@ def exec_child(job: dict, report) -> None:
     os._exit(127)
 
 
-def finish(job: dict, work_dir: str, result: dict) -> dict:
+def finish(job: dict[str, Any], work_dir: str, result: dict[str, Any]) -> dict[str, Any]:
     """After a compile job (its processes swept): keep the outputs of a successful compile."""
     if job.get("mode") != "compile":
         return result
@@ -106,7 +111,7 @@ def finish(job: dict, work_dir: str, result: dict) -> dict:
     return result
 
 
-def _store(key: str, work_dir: str, patterns: tuple[str, ...]) -> dict:
+def _store(key: str, work_dir: str, patterns: tuple[str, ...]) -> dict[str, Any]:
     """Copy the compile's output files into sealed memory files under ``key``."""
     found = []
     total = 0
