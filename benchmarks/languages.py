@@ -66,8 +66,8 @@ def measure(sandbox: Sandbox, name: str, compiles: int, runs: int) -> dict[str, 
         walls.append(time.perf_counter() - started)
         cpus.append(result.cpu_s)
         assert result.stdout.strip() == b"42", result
-    return {"compile_s": statistics.median(compile_times) if compile_times else 0.0, "run_ms": statistics.median(walls) * 1000,
-            "cpu_ms": statistics.median(cpus) * 1000}
+    return {"compile_s": statistics.median(compile_times) if compile_times else 0.0,
+            "run_ms": statistics.median(walls) * 1000, "cpu_ms": statistics.median(cpus) * 1000}
 
 
 def open_backend(name: str, image: str) -> Sandbox:
