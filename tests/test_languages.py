@@ -13,7 +13,7 @@ import pytest
 
 from pytest_codeverify import languages
 from pytest_codeverify.cases import CallTest, Case, CaseError, StdioTest, check_language
-from pytest_codeverify.cli_image import debian_packages, parse_languages
+from pytest_codeverify.cli.image import debian_packages, parse_languages
 from pytest_codeverify.extract import extract_code
 from pytest_codeverify.judge import Verdict, classify
 from pytest_codeverify.languages import Language, Toolchain, ToolchainMissing, trim
@@ -213,7 +213,8 @@ def test_image_languages_option() -> None:
 
 def test_languages_command_lists_missing_ones(monkeypatch: pytest.MonkeyPatch,
                                              capsys: pytest.CaptureFixture[str]) -> None:
-    from pytest_codeverify import cli, cli_languages
+    from pytest_codeverify import cli
+    from pytest_codeverify.cli import languages as cli_languages
 
     monkeypatch.setattr(cli_languages.languages, "registry", lambda: {"missing": _Missing()})
     assert cli.main(["languages", "--json"]) == 0

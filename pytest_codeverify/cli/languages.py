@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from . import languages
-from .languages import ToolchainMissing
+from .. import languages
+from ..languages import ToolchainMissing
 
 
 def register(parser: argparse.ArgumentParser) -> None:
