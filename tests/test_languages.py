@@ -294,3 +294,19 @@ def test_least_recently_used_artefacts_are_evicted(tmp_path: Path, empty_cache: 
 def test_file_names_cannot_leave_the_work_directory(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="leaves the work directory"):
         programs.prepare({"argv": ["x"], "files": {"../escape": ""}}, str(tmp_path))
+
+
+def test_codecontests_solutions_become_cases_in_their_languages() -> None:
+    from pytest_codeverify.formats import Defaults
+    from pytest_codeverify.formats.contests import CodeContestsReader
+
+    record = {"name": "1A", "public_tests": {"input": ["1 2\n"], "output": ["3\n"]},
+              "solutions": {"language": [2, 1, 4, 3],
+                            "solution": ["int main(){}", "print 3", "class A {}", "print(3)"]}}
+    cases = CodeContestsReader().read(record, 1, Defaults())
+    assert [(case.id, case.language, case.code) for case in cases] == [
+        ("1A#0", "cpp", "int main(){}"), ("1A#1", "java", "class A {}"), ("1A#2", "python", "print(3)")]
+    with pytest.raises(CaseError, match="no solution in a supported language"):
+        CodeContestsReader().read({**record, "solutions": {"language": [1], "solution": ["print 3"]}}, 1, Defaults())
+    with pytest.raises(CaseError, match=r"unknown language 9"):
+        CodeContestsReader().read({**record, "solutions": {"language": [9], "solution": ["x"]}}, 1, Defaults())
