@@ -336,8 +336,8 @@ def create_app(config: ServerConfig, pool: SandboxPool | None = None) -> FastAPI
                     return {"stdout": "", "stderr": "", "exit_code": None, "signal": None, "verdict": "SE",
                             "message": f"sandbox failure ({sandbox.name}): {exc}", "time_s": 0.0, "wall_s": 0.0,
                             "truncated": False}
-                verdict, message = classify(raw, time_limit=case.time_limit, memory_limit=case.memory_limit) \
-                    or (Verdict.AC, "")
+                verdict, message = classify(raw, time_limit=case.time_limit, memory_limit=case.memory_limit,
+                                            language=case.language) or (Verdict.AC, "")
                 return {"stdout": raw.stdout.decode("utf-8", errors="replace"),
                         "stderr": raw.stderr.decode("utf-8", errors="replace"),
                         "exit_code": raw.exit_code, "signal": raw.signal, "verdict": verdict.value,

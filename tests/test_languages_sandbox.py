@@ -160,3 +160,15 @@ def test_an_image_without_the_toolchain_is_a_clear_sandbox_error(sandbox: Sandbo
     outcome = report.tests[0].outcome
     assert outcome.verdict is Verdict.SE
     assert f"codeverify image build --languages {missing}" in outcome.message
+
+
+def test_the_python_api_runs_other_languages_with_their_rules() -> None:
+    """``Sandbox.run(..., language=...)`` judges a failed program by its language's rules."""
+    from pytest_codeverify.api import Sandbox as ApiSandbox
+
+    require_language("local", "go")
+    with ApiSandbox("local") as box:
+        done = box.run(PROGRAMS["go"]["ac"], "2 3\n", language="go")
+        failed = box.run(PROGRAMS["go"]["re"], language="go")
+    assert (done.verdict, done.stdout) == (Verdict.AC, "5\n")
+    assert failed.verdict is Verdict.RE and "panic: boom" in failed.message

@@ -75,7 +75,8 @@ def judge(case: Case, test: TestSpec, raw: RawResult) -> Outcome:
     raise TypeError(f"unknown test type {type(test).__name__}")
 
 
-def verdict_of_run(raw: RawResult, memory_limit_mb: int, time_limit: float) -> tuple[Verdict, str]:
+def verdict_of_run(raw: RawResult, memory_limit_mb: int, time_limit: float,
+                   language: str = "python") -> tuple[Verdict, str]:
     """The verdict of a run that has no expected output: ``(verdict, reason)``.
 
     ``AC`` when the program ran to a clean end (exit code 0, no limit hit); otherwise the
@@ -84,7 +85,7 @@ def verdict_of_run(raw: RawResult, memory_limit_mb: int, time_limit: float) -> t
     one-line reason. ``memory_limit_mb`` and ``time_limit`` are the limits the job ran under,
     used only in the messages.
     """
-    return classify(raw, time_limit=time_limit, memory_limit=memory_limit_mb) or (Verdict.AC, "")
+    return classify(raw, time_limit=time_limit, memory_limit=memory_limit_mb, language=language) or (Verdict.AC, "")
 
 
 def classify(raw: RawResult, *, time_limit: float, memory_limit: int,
