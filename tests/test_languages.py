@@ -310,3 +310,46 @@ def test_codecontests_solutions_become_cases_in_their_languages() -> None:
         CodeContestsReader().read({**record, "solutions": {"language": [1], "solution": ["print 3"]}}, 1, Defaults())
     with pytest.raises(CaseError, match=r"unknown language 9"):
         CodeContestsReader().read({**record, "solutions": {"language": [9], "solution": ["x"]}}, 1, Defaults())
+
+
+class _FakeSandbox:
+    """Answers compile jobs as a runner would, recording what it was sent."""
+
+    name = "fake"
+
+    def __init__(self, evicted: list[str] | None = None) -> None:
+        self.artefacts: dict[str, str | None] = {}
+        self.compilations = 0
+        self.last_message: dict[str, object] = {}
+        self.sent: list[dict[str, object]] = []
+        self.evicted = evicted or []
+
+    def exchange(self, job: Job, fields: dict[str, object] | None = None) -> RawResult:
+        self.sent.append(dict(fields or {}))
+        self.last_message = {"artefact": {"files": 1, "bytes": 1}, "evicted": self.evicted}
+        return raw(0)
+
+
+def test_compile_outcomes_are_remembered_within_bounds(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(compiled, "REMEMBERED", 3)
+    box = _FakeSandbox()
+    cpp = languages.get("cpp")
+    plans = [cpp.plan(f"int main(){{return {n};}}", TOOLS, 256) for n in range(5)]
+    for plan in plans + plans[-1:]:
+        assert compiled.compile_once(box, cpp, plan) is None  # type: ignore[arg-type]
+    assert box.compilations == 5  # the repeated source was not compiled again
+    assert list(box.artefacts) == [plan.key for plan in plans[2:]]
+    first = box.sent[0]
+    assert first["mode"] == "compile" and first["outputs"] == ["main"] and first["key"] == plans[0].key
+
+
+def test_evicted_artefacts_are_compiled_again() -> None:
+    cpp = languages.get("cpp")
+    old, new = cpp.plan("int main(){}", TOOLS, 256), cpp.plan("int main(){ }", TOOLS, 256)
+    box = _FakeSandbox()
+    compiled.compile_once(box, cpp, old)  # type: ignore[arg-type]
+    box.evicted = [old.key]
+    compiled.compile_once(box, cpp, new)  # type: ignore[arg-type]
+    assert old.key not in box.artefacts
+    compiled.compile_once(box, cpp, old)  # type: ignore[arg-type]
+    assert box.compilations == 3

@@ -16,6 +16,9 @@ class Go(Language):
     # No -trimpath: it would rebuild the whole standard library (~8 s of CPU) for every program.
     flags = ("-ldflags=-s -w",)
     reserves_address_space = True
+    # Go 1.20+ ships no compiled standard library: every build compiles the packages it imports
+    # (~8 s of CPU for fmt and its dependencies) since no build cache may outlive a compile.
+    compile_cpu_s = 30.0
     memory_patterns = ("runtime: out of memory", "fatal error: out of memory")
     error_patterns = (r"^panic: ", r"^fatal error: ")
 

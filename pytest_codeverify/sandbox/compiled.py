@@ -21,6 +21,9 @@ from .base import Sandbox, SandboxError
 
 #: Characters of compiler output kept as the diagnostic of a compile error.
 COMPILE_OUTPUT_LIMIT = 64 << 10
+#: Compile outcomes a sandbox remembers (a long-lived server meets unboundedly many sources;
+#: forgetting one only means compiling it again).
+REMEMBERED = 4096
 
 
 @functools.cache
@@ -90,6 +93,8 @@ def compile_once(sandbox: Sandbox, language: Language, plan: Plan) -> str | None
     exec_failure(raw, language, sandbox)
     error = compile_verdict(raw, language, sandbox.last_message)
     sandbox.artefacts[plan.key] = error
+    while len(sandbox.artefacts) > REMEMBERED:
+        del sandbox.artefacts[next(iter(sandbox.artefacts))]
     return error
 
 
