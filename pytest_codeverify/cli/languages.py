@@ -20,14 +20,14 @@ def survey() -> list[dict[str, object]]:
     """One entry per language: name, whether available, version or install hint, tools, compiled."""
     rows: list[dict[str, object]] = []
     for name, language in languages.registry().items():
-        row: dict[str, object] = {"language": name, "compiled": language.compiled,
+        row: dict[str, object] = {"language": name, "kind": language.kind,
                                   "aliases": sorted(language.aliases)}
         try:
             toolchain = language.find_host()
         except ToolchainMissing as exc:
             row.update(available=False, missing=str(exc), debian_packages=list(language.debian_packages))
         else:
-            row.update(available=True, version=toolchain.version, tools=toolchain.tools)
+            row.update(available=True, version=language.version(toolchain), tools=toolchain.tools)
         rows.append(row)
     return rows
 
@@ -40,9 +40,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     width = max(len(str(row["language"])) for row in rows)
     for row in rows:
-        kind = "compiled" if row["compiled"] else "interpreted"
+        kind = str(row["kind"])
         if row["available"]:
-            print(f"{row['language']:<{width}}  yes  {kind:<11}  {row['version']}")
+            print(f"{row['language']:<{width}}  yes  {kind:<14}  {row['version']}")
         else:
-            print(f"{row['language']:<{width}}  no   {kind:<11}  {row['missing']}")
+            print(f"{row['language']:<{width}}  no   {kind:<14}  {row['missing']}")
     return 0

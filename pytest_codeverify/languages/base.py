@@ -37,7 +37,6 @@ class Toolchain:
 
     tools: dict[str, str]
     binds: tuple[str, ...] = ()
-    version: str = ""
 
 
 @dataclass(frozen=True)
@@ -74,6 +73,8 @@ class Language:
     debian_packages: tuple[str, ...] = ()
     #: Compiler flags (part of the artefact cache key).
     flags: tuple[str, ...] = ()
+    #: What the compile step is, as ``codeverify languages`` shows it.
+    kind: str = "compiled"
     compile_cpu_s: float = COMPILE_CPU_S
     compile_memory_mb: int = COMPILE_MEMORY_MB
     #: Whether the runtime reserves address space far beyond what it uses (JVM, Go, V8): then
@@ -96,10 +97,6 @@ class Language:
         """The run step of one test; ``memory_mb`` sizes runtime heaps (``-Xmx`` and alike)."""
         raise NotImplementedError
 
-    @property
-    def compiled(self) -> bool:
-        return type(self).compile_step is not Language.compile_step
-
     def plan(self, code: str, toolchain: Toolchain, memory_mb: int) -> Plan:
         """The compile (if any) and run steps of ``code`` with these tools."""
         source = self.source_name(code)
@@ -109,7 +106,8 @@ class Language:
         run = self.run_step(toolchain.tools, source, code, memory_mb)
         if build is None:
             run = Step(run.argv, {source: code, **run.files}, run.env)
-        identity = [self.name, list(self.flags), toolchain.version, build.argv if build else run.argv[:1], code]
+        # No toolchain version: an artefact lives only as long as the runner that compiled it.
+        identity = [self.name, list(self.flags), build.argv if build else run.argv[:1], code]
         key = hashlib.sha256(json.dumps(identity).encode("utf-8", "surrogatepass")).hexdigest()
         return Plan(key, run, build)
 
@@ -129,7 +127,8 @@ class Language:
     # -- toolchains on this machine --------------------------------------------------------
 
     def find_host(self) -> Toolchain:
-        """This machine's toolchain (for the local backend). Raises :class:`ToolchainMissing`."""
+        """This machine's toolchain (for the local backend), found without running it (this is
+        on the path of every local sandbox's start). Raises :class:`ToolchainMissing`."""
         found: dict[str, str] = {}
         binds: list[str] = []
         for tool in self.tools:
@@ -138,14 +137,18 @@ class Language:
                 raise ToolchainMissing(self.missing_message(tool))
             found[tool] = path
             binds += outside_usr(path)
-        return Toolchain(found, tuple(dict.fromkeys(binds)), self.version_of(found[self.tools[0]]))
+        return Toolchain(found, tuple(dict.fromkeys(binds)))
 
     def in_image(self) -> Toolchain:
         """The toolchain inside a container image built with :attr:`debian_packages` (on its PATH)."""
-        return Toolchain({tool: tool for tool in self.tools}, (), "image")
+        return Toolchain({tool: tool for tool in self.tools})
 
     def missing_message(self, tool: str) -> str:
         return f"language {self.name!r} needs {tool}, which is not on this machine: install it ({self.install})"
+
+    def version(self, toolchain: Toolchain) -> str:
+        """The version of this machine's toolchain, as its first tool reports it."""
+        return self.version_of(toolchain.tools[self.tools[0]])
 
     def version_of(self, path: str) -> str:
         """The tool's version line (first non-empty line of ``--version``), or ``""``."""

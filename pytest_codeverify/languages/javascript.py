@@ -10,6 +10,7 @@ class JavaScript(Language):
     aliases = ("javascript", "js", "node", "nodejs")
     tools = ("node",)
     install = "Debian: apt-get install nodejs"
+    kind = "syntax-checked"
     debian_packages = ("nodejs",)
     reserves_address_space = True
     memory_patterns = ("JavaScript heap out of memory", "Reached heap limit")

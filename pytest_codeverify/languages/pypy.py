@@ -10,6 +10,7 @@ class PyPy(Language):
     aliases = ("pypy", "pypy3")
     tools = ("pypy3",)
     install = "Debian: apt-get install pypy3"
+    kind = "syntax-checked"
     debian_packages = ("pypy3",)
     memory_patterns = ("MemoryError",)
     error_patterns = (r"^\w*(Error|Exception)\b",)

@@ -13,6 +13,7 @@ class Python(Language):
     name = "python"
     aliases = ("python", "py", "python3", "py3")
     install = "the interpreter running codeverify"
+    kind = "interpreted"
     debian_packages = ("python3",)
     memory_patterns = ("MemoryError",)
     #: Runs inside the runner's interpreter, not through an argument vector.
@@ -22,7 +23,10 @@ class Python(Language):
         return "solution.py"
 
     def find_host(self) -> Toolchain:
-        return Toolchain({"python3": sys.executable}, (), f"Python {sys.version.split()[0]}")
+        return Toolchain({"python3": sys.executable})
+
+    def version(self, toolchain: Toolchain) -> str:
+        return f"Python {sys.version.split()[0]}"
 
 
 LANGUAGE = Python()

@@ -41,7 +41,7 @@ class Rust(Language):
             raise ToolchainMissing(f"rustc has no usable sysroot ({sysroot!r}): {self.install}")
         cc = which("cc") or found.tools["cc"]
         binds = tuple(dict.fromkeys([*outside_usr(rustc), *outside_usr(cc)]))
-        return Toolchain({"rustc": rustc, "cc": cc}, binds, found.version)
+        return Toolchain({"rustc": rustc, "cc": cc}, binds)
 
 
 LANGUAGE = Rust()
