@@ -353,3 +353,14 @@ def test_evicted_artefacts_are_compiled_again() -> None:
     assert old.key not in box.artefacts
     compiled.compile_once(box, cpp, old)  # type: ignore[arg-type]
     assert box.compilations == 3
+
+
+def test_toolchains_outside_usr_are_mounted_away_from_home(tmp_path: Path) -> None:
+    """A toolchain in a home directory (rustup, nvm) is mounted under /opt in the sandbox, so the
+    sandbox shows no part of the home directory; tools under /usr keep their paths."""
+    tool = tmp_path / "toolchain" / "bin" / "tinyc"
+    tool.parent.mkdir(parents=True)
+    tool.write_text("#!/bin/sh\n")
+    found = languages.get("cpp").bound({"g++": str(tool), "cc": "/usr/bin/cc"})
+    assert found.binds == ((str(tmp_path / "toolchain"), "/opt/codeverify-toolchains/cpp"),)
+    assert found.inside().tools == {"g++": "/opt/codeverify-toolchains/cpp/bin/tinyc", "cc": "/usr/bin/cc"}

@@ -23,6 +23,8 @@ COMPILE_MEMORY_MB = 1024
 DIAGNOSTIC_CHARS = 1500
 #: Where toolchains outside the system's PATH usually live (rustup, go.dev tarballs, ...).
 EXTRA_PATHS = ("~/.cargo/bin", "/usr/local/go/bin", "~/go/bin", "~/.local/bin")
+#: Where a local sandbox mounts toolchain prefixes that live outside ``/usr``.
+SANDBOX_TOOLCHAINS = "/opt/codeverify-toolchains"
 
 
 class ToolchainMissing(LookupError):
@@ -31,12 +33,25 @@ class ToolchainMissing(LookupError):
 
 @dataclass(frozen=True)
 class Toolchain:
-    """A language's tools as the sandbox reaches them: ``tools`` maps a tool's name to the path
-    (or, in a container image, the name) to execute; ``binds`` are host directories outside
-    ``/usr`` to mount read-only into a local sandbox so those paths exist there."""
+    """A language's tools: ``tools`` maps a tool's name to the path (or, in a container image,
+    the name) to execute; ``binds`` are ``(host directory, path in the sandbox)`` pairs, the
+    installation prefixes outside ``/usr`` that a local sandbox mounts read-only. A prefix under
+    a home directory is mounted under :data:`SANDBOX_TOOLCHAINS` instead of its own path, so the
+    sandbox shows no part of the home directory."""
 
     tools: dict[str, str]
-    binds: tuple[str, ...] = ()
+    binds: tuple[tuple[str, str], ...] = ()
+
+    def inside(self) -> Toolchain:
+        """The same tools at the paths the binds give them inside a local sandbox."""
+        tools = {}
+        for tool, path in self.tools.items():
+            for host, target in self.binds:
+                if path == host or path.startswith(host.rstrip("/") + "/"):
+                    path = target + path[len(host.rstrip("/")):]
+                    break
+            tools[tool] = path
+        return Toolchain(tools, self.binds)
 
 
 @dataclass(frozen=True)
@@ -130,14 +145,28 @@ class Language:
         """This machine's toolchain (for the local backend), found without running it (this is
         on the path of every local sandbox's start). Raises :class:`ToolchainMissing`."""
         found: dict[str, str] = {}
-        binds: list[str] = []
         for tool in self.tools:
             path = which(tool)
             if path is None:
                 raise ToolchainMissing(self.missing_message(tool))
             found[tool] = path
-            binds += outside_usr(path)
-        return Toolchain(found, tuple(dict.fromkeys(binds)))
+        return self.bound(found)
+
+    def bound(self, tools: dict[str, str]) -> Toolchain:
+        """``tools`` (host paths) with the binds their prefixes outside ``/usr`` need."""
+        resolved: dict[str, str] = {}
+        prefixes: list[str] = []
+        for tool, path in tools.items():
+            prefix = outside_usr(path)
+            if prefix is None:
+                resolved[tool] = path  # /usr/bin/javac -> /etc/alternatives -> /usr/lib/jvm: all visible
+            else:
+                resolved[tool] = os.path.realpath(path)  # a proxy or link outside /usr may not be
+                prefixes.append(prefix)
+        unique = list(dict.fromkeys(prefixes))
+        binds = tuple((prefix, f"{SANDBOX_TOOLCHAINS}/{self.name}" + (f"-{n}" if n else ""))
+                      for n, prefix in enumerate(unique))
+        return Toolchain(resolved, binds)
 
     def in_image(self) -> Toolchain:
         """The toolchain inside a container image built with :attr:`debian_packages` (on its PATH)."""
@@ -168,12 +197,12 @@ def which(tool: str) -> str | None:
     return shutil.which(tool, path=search)
 
 
-def outside_usr(path: str) -> list[str]:
-    """The installation prefix of a tool that lives outside ``/usr`` (bound into a local sandbox)."""
+def outside_usr(path: str) -> str | None:
+    """The installation prefix (``<prefix>/bin/tool``) of a tool outside ``/usr``, else ``None``."""
     real = Path(os.path.realpath(path))
     if real.is_relative_to("/usr") or real.is_relative_to("/bin"):
-        return []
-    return [str(real.parent.parent)]
+        return None
+    return str(real.parent.parent)
 
 
 def trim(text: str, limit: int = DIAGNOSTIC_CHARS) -> str:

@@ -58,7 +58,8 @@ class Java(Language):
     def find_host(self) -> Toolchain:
         """Debian's JDK links its configuration to ``/etc/java-N-openjdk``: bind that too."""
         found = super().find_host()
-        return replace(found, binds=(*found.binds, *(str(p) for p in sorted(Path("/etc").glob("java-*")))))
+        config = tuple((str(path), str(path)) for path in sorted(Path("/etc").glob("java-*")))
+        return replace(found, binds=(*found.binds, *config))
 
     def compile_step(self, tools: dict[str, str], source: str) -> Step:
         options = [f"-J{option}" for option in self.JVM]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 
-from .base import Language, Step, Toolchain, ToolchainMissing, outside_usr, which
+from .base import Language, Step, Toolchain, ToolchainMissing, which
 
 
 class Rust(Language):
@@ -30,18 +30,20 @@ class Rust(Language):
 
     def find_host(self) -> Toolchain:
         """rustup installs a proxy that needs ``~/.rustup``: use the toolchain's own rustc instead."""
-        found = super().find_host()
+        found = {tool: which(tool) for tool in self.tools}
+        for tool, path in found.items():
+            if path is None:
+                raise ToolchainMissing(self.missing_message(tool))
         try:
-            sysroot = subprocess.run([found.tools["rustc"], "--print", "sysroot"], capture_output=True,
+            sysroot = subprocess.run([str(found["rustc"]), "--print", "sysroot"], capture_output=True,
                                      text=True, timeout=60).stdout.strip()
         except (OSError, subprocess.SubprocessError) as exc:
             raise ToolchainMissing(f"rustc does not answer ({exc}): {self.install}") from exc
         rustc = os.path.join(sysroot, "bin", "rustc")
         if not sysroot or not os.path.isfile(rustc):
             raise ToolchainMissing(f"rustc has no usable sysroot ({sysroot!r}): {self.install}")
-        cc = which("cc") or found.tools["cc"]
-        binds = tuple(dict.fromkeys([*outside_usr(rustc), *outside_usr(cc)]))
-        return Toolchain({"rustc": rustc, "cc": cc}, binds)
+        # rustc finds its libraries beside itself, so the toolchain may be mounted elsewhere.
+        return self.bound({"rustc": rustc, "cc": str(found["cc"])})
 
 
 LANGUAGE = Rust()

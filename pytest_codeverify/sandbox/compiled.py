@@ -33,13 +33,15 @@ def host_toolchain(name: str) -> Toolchain:
 
 
 def toolchain_for(sandbox: Sandbox, language: Language) -> Toolchain:
-    """The toolchain as seen inside ``sandbox``: the host's tools for the local backend, the
-    image's (by name, on its PATH) otherwise."""
+    """The toolchain as seen inside ``sandbox``: the host's tools for the local backend (at the
+    paths its binds give them), the image's (by name, on its PATH) otherwise."""
     if sandbox.name == "local":
         try:
-            return host_toolchain(language.name)
+            found = host_toolchain(language.name)
         except ToolchainMissing as exc:
             raise SandboxError(str(exc)) from None
+        isolated = getattr(getattr(sandbox, "caps", None), "bwrap", None)
+        return found.inside() if isolated else found  # without bubblewrap the runner sees the host
     return language.in_image()
 
 

@@ -131,7 +131,7 @@ def _bwrap_args() -> list[str]:
 @functools.cache
 def _toolchain_binds() -> list[str]:
     """Read-only binds of the host's language toolchains that live outside ``/usr`` (rustup's
-    ``~/.rustup/toolchains/...``, a JDK's ``/etc/java-*`` configuration, ...)."""
+    ``~/.rustup/toolchains/...`` under /opt, a JDK's ``/etc/java-*`` configuration, ...)."""
     from ..languages import ToolchainMissing, registry
 
     args: list[str] = []
@@ -140,12 +140,11 @@ def _toolchain_binds() -> list[str]:
             binds = language.find_host().binds
         except ToolchainMissing:
             continue
-        for bind in binds:
-            path = Path(bind)
+        for host, target in binds:
             # Missing parents would be created root-only; the runner must traverse them.
-            for parent in reversed(path.parents[:-1]):
+            for parent in reversed(Path(target).parents[:-1]):
                 args += ["--perms", "0755", "--dir", str(parent)]
-            args += ["--ro-bind", str(path), str(path)]
+            args += ["--ro-bind", host, target]
     return args
 
 
