@@ -255,8 +255,10 @@ class RawResult:
             if killed_for is not None:
                 killed_for = KilledFor(killed_for).value
             outcome = message.get("outcome")
-            if outcome is not None and (type(outcome) is not dict or outcome.get("status") not in STATUSES):
-                raise ProtocolError(f"malformed outcome {str(outcome)[:80]}")
+            if outcome is not None:
+                if type(outcome) is not dict or outcome.get("status") not in STATUSES:
+                    raise ProtocolError(f"malformed outcome {str(outcome)[:80]}")
+                outcome = {key: _writable(item) if key != "value" else item for key, item in outcome.items()}
             return cls(
                 exit_code=message["exit_code"], signal=message["signal"],
                 stdout=base64.b64decode(message["stdout"]), stderr=base64.b64decode(message["stderr"]),
@@ -275,6 +277,14 @@ class RawResult:
     def status(self) -> Status | None:
         """The child's reported status, if it reported one."""
         return Status(self.outcome["status"]) if self.outcome else None
+
+
+def _writable(item: Any) -> Any:
+    """A report's text with lone surrogates (which no UTF-8 writer accepts) as ``\\udXXX``: the
+    candidate writes these fields, and what it writes must not crash whoever prints them."""
+    if type(item) is str:
+        return item.encode("utf-8", "backslashreplace").decode("utf-8")
+    return item
 
 
 #: Every report status, as sent on the wire.

@@ -50,11 +50,14 @@ def pass_at_k(n: int, c: int, k: int) -> float:
     return 1.0 - product
 
 
-def test_entry(name: str, verdict: Verdict, time_s: float, message: str = "") -> dict[str, Any]:
-    """One test's entry in a rewards line; an ``SE`` carries its cause as ``error``."""
+def test_entry(name: str, verdict: Verdict, time_s: float, message: str = "",
+               evidence: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One test's entry in a rewards line; an ``SE`` carries its cause as ``error``, a failing
+    test its ``evidence`` (message, input, expected, got, stderr: see :mod:`.evidence`)."""
     entry: dict[str, Any] = {"name": name, "verdict": verdict.value, "time_s": time_s}
     if verdict is Verdict.SE and message:
         entry["error"] = message
+    entry.update(evidence or {})
     return entry
 
 

@@ -17,6 +17,8 @@ import pytest
 
 from conftest import ROOT, read_jsonl
 
+pytestmark = pytest.mark.sandbox
+
 httpx = pytest.importorskip("httpx")
 pytest.importorskip("fastapi")
 

@@ -14,6 +14,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from ..config import DEFAULT_IMAGE
 
@@ -67,7 +68,7 @@ def base_image(dockerfile: Path) -> str:
     return re.sub(r"\$\{(\w+)\}", lambda m: args.get(m.group(1), ""), match.group(1))
 
 
-def registry_reachable(client, image: str) -> bool:
+def registry_reachable(client: Any, image: str) -> bool:
     """Whether the daemon can reach the registry holding ``image`` (a manifest lookup)."""
     try:
         client.api.inspect_distribution(image)
@@ -76,7 +77,7 @@ def registry_reachable(client, image: str) -> bool:
     return True
 
 
-def choose_method(client, method: str, recipes: Path) -> str:
+def choose_method(client: Any, method: str, recipes: Path) -> str:
     """``dockerfile`` or ``offline``: what ``method`` means on this machine."""
     if method != "auto":
         return method
@@ -89,7 +90,7 @@ def build_offline(recipes: Path, tag: str, force: bool, packages: list[str] | No
     return subprocess.run(["bash", str(script), *(["--force"] if force else []), tag], env=env).returncode
 
 
-def build_dockerfile(client, recipes: Path, tag: str) -> int:
+def build_dockerfile(client: Any, recipes: Path, tag: str) -> int:
     try:
         client.images.build(path=str(recipes), tag=tag, rm=True, pull=True)
     except Exception as exc:

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from .. import languages
 from ..cases import AssertTest, CallTest, Case, StdioTest, TestSpec
 from ..protocol import ProtocolError, RawResult, Verdict, decode_value
-from .compare import compare_output, compare_relation, compare_value, shorten
+from ..text import shorten
+from .compare import compare_output, compare_relation, compare_value
 
 _SIGNAL_NAMES = {4: "SIGILL", 6: "SIGABRT", 7: "SIGBUS", 8: "SIGFPE", 9: "SIGKILL", 11: "SIGSEGV",
                  13: "SIGPIPE", 15: "SIGTERM", 24: "SIGXCPU", 25: "SIGXFSZ"}
