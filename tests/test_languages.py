@@ -364,3 +364,11 @@ def test_toolchains_outside_usr_are_mounted_away_from_home(tmp_path: Path) -> No
     found = languages.get("cpp").bound({"g++": str(tool), "cc": "/usr/bin/cc"})
     assert found.binds == ((str(tmp_path / "toolchain"), "/opt/codeverify-toolchains/cpp"),)
     assert found.inside().tools == {"g++": "/opt/codeverify-toolchains/cpp/bin/tinyc", "cc": "/usr/bin/cc"}
+
+
+def test_a_source_with_a_lone_surrogate_still_becomes_a_job() -> None:
+    """JSON may carry a lone surrogate (``"\\ud800"``); the compiler gets the bytes and decides."""
+    plan = languages.get("c").plan("int main(){} // \ud800", TOOLS, 64)
+    assert plan.compile is not None
+    fields = compiled.step_fields(plan.compile)
+    assert base64.b64decode(str(fields["files"]["main.c"])).endswith(b"// \xed\xa0\x80")  # type: ignore[index]

@@ -48,7 +48,7 @@ def toolchain_for(sandbox: Sandbox, language: Language) -> Toolchain:
 def step_fields(step: Step) -> dict[str, Any]:
     """The job-frame fields of a step."""
     return {"argv": step.argv, "env": step.env,
-            "files": {name: base64.b64encode(text.encode("utf-8", "surrogateescape")).decode("ascii")
+            "files": {name: base64.b64encode(text.encode("utf-8", "surrogatepass")).decode("ascii")
                       for name, text in step.files.items()}}
 
 
