@@ -23,7 +23,7 @@ from typing import Any
 from .config import DEFAULT_MEMORY_LIMIT, DEFAULT_OUTPUT_LIMIT, DEFAULT_TIME_LIMIT, wall_limit
 
 #: Version of the message shapes below; a runner greeting with another version is refused.
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 
 FRAME_HEADER = struct.Struct(">I")
 #: Largest frame either side accepts (two capped streams, base64, plus slack).
@@ -195,6 +195,12 @@ class Job:
     (define, then call ``entry_point`` with encoded ``args``/``kwargs``) or ``assert`` (define,
     then run ``setup`` and ``assert_code``). Limits: CPU seconds, wall seconds, MiB, bytes per
     stream. Expected outputs are never part of a job.
+
+    A program of another language travels with extra frame fields (see
+    :mod:`pytest_codeverify.sandbox.programs` and :mod:`pytest_codeverify.sandbox.compiled`):
+    ``argv``, ``env`` and ``files`` (base64) always; a ``compile`` job adds ``key`` and
+    ``outputs`` and its result ``artefact`` (or ``artefact_error``) and ``evicted``; a run of
+    a compiled program (mode ``exec``) names its ``artefact``.
     """
 
     code: str
