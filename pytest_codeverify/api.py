@@ -221,7 +221,7 @@ class Sandbox:
         raw = self.execute(Job(code=code, mode=Mode.STDIN.value, stdin=data, **self.job_limits(language, cpu, memory)))
         if isinstance(raw, SandboxFailure):
             return RunResult(Verdict.SE, "", "", None, 0.0, False, raw.message)
-        verdict, message = verdict_of_run(raw, memory, cpu)
+        verdict, message = verdict_of_run(raw, memory, cpu, language)
         return RunResult(verdict, raw.stdout.decode("utf-8", errors="replace"),
                          raw.stderr.decode("utf-8", errors="replace"), raw.exit_code, round(raw.cpu_s, 6),
                          raw.stdout_truncated or raw.stderr_truncated, message)

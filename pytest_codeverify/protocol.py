@@ -198,6 +198,12 @@ class Job:
     (define, then call ``entry_point`` with encoded ``args``/``kwargs``) or ``assert`` (define,
     then run ``setup`` and ``assert_code``). Limits: CPU seconds, wall seconds, MiB, bytes per
     stream. Expected outputs are never part of a job.
+
+    A program of another language travels with extra frame fields (see
+    :mod:`pytest_codeverify.sandbox.programs` and :mod:`pytest_codeverify.sandbox.compiled`):
+    ``argv``, ``env`` and ``files`` (base64) always; a ``compile`` job adds ``key`` and
+    ``outputs`` and its result ``artefact`` (or ``artefact_error``) and ``evicted``; a run of
+    a compiled program (mode ``exec``) names its ``artefact``.
     """
 
     code: str

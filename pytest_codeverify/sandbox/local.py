@@ -112,6 +112,7 @@ def _bwrap_args() -> list[str]:
         for parent in reversed(prefix.parents[:-1]):
             args += ["--perms", "0755", "--dir", str(parent)]
         args += ["--ro-bind", str(prefix), str(prefix)]
+    args += _toolchain_binds()
     for name in ("/etc/ld.so.cache", "/etc/localtime", "/etc/alternatives"):
         args += ["--ro-bind-try", name, name]
     # Everything but /tmp and /dev/shm (emptied after every job) is read-only, bwrap's own
@@ -124,6 +125,26 @@ def _bwrap_args() -> list[str]:
         "--chdir", "/tmp", "--clearenv", "--setenv", "PATH", "/usr/bin:/bin",
         "--setenv", "LANG", "C.UTF-8", *identity,
     ]
+    return args
+
+
+@functools.cache
+def _toolchain_binds() -> list[str]:
+    """Read-only binds of the host's language toolchains that live outside ``/usr`` (rustup's
+    ``~/.rustup/toolchains/...`` under /opt, a JDK's ``/etc/java-*`` configuration, ...)."""
+    from ..languages import ToolchainMissing, registry
+
+    args: list[str] = []
+    for language in registry().values():
+        try:
+            binds = language.find_host().binds
+        except ToolchainMissing:
+            continue
+        for host, target in binds:
+            # Missing parents would be created root-only; the runner must traverse them.
+            for parent in reversed(Path(target).parents[:-1]):
+                args += ["--perms", "0755", "--dir", str(parent)]
+            args += ["--ro-bind", host, target]
     return args
 
 

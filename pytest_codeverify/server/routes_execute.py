@@ -45,8 +45,8 @@ async def execute(request: Request) -> Response:
             raw = execute_job(sandbox, job)
             if isinstance(raw, SandboxFailure):
                 return _failure(raw.message)
-            verdict, message = classify(raw, time_limit=case.time_limit, memory_limit=case.memory_limit) \
-                or (Verdict.AC, "")
+            verdict, message = classify(raw, time_limit=case.time_limit, memory_limit=case.memory_limit,
+                                        language=case.language) or (Verdict.AC, "")
             return {"stdout": raw.stdout.decode("utf-8", errors="replace"),
                     "stderr": raw.stderr.decode("utf-8", errors="replace"),
                     "exit_code": raw.exit_code, "signal": raw.signal, "verdict": verdict.value,
