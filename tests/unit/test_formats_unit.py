@@ -286,7 +286,7 @@ def test_native_response_is_extracted() -> None:
     ({"compare": {"float": 10 ** 400}}, "compare", "must be one of"),
     ({"memory_limit": 1.5}, "memory_limit", "positive whole"),
     ({"compare": "fuzzy"}, "compare", "must be one of"),
-    ({"language": "rust"}, "language", "unknown language"),
+    ({"language": "cobol"}, "language", "unknown language"),
     ({"id": ["x"]}, "id", "string or an integer"),
     ({"problem_id": {}}, "problem_id", "string or an integer"),
     ({"code": None}, "code", "is missing"),
