@@ -82,6 +82,7 @@ def test_a_lost_worker_node_is_retried_never_scored_wrong(cluster: Any, tmp_path
         got = [next(stream) for _ in range(10)]
         cluster.remove_node(spare)  # kills its raylet and the actor on it, mid-run
         got.extend(stream)
+        assert pool.lost == 1  # the actor on the lost node was noticed and its cases moved
     got = without_times(got)
     assert len(got) == len(expected)
     for line, want in zip(got, expected, strict=True):
