@@ -14,9 +14,12 @@ import argparse
 import asyncio
 import os
 import platform
+import statistics
 import sys
+import time
 from pathlib import Path
 
+import httpx
 from serving import start_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,6 +30,37 @@ RECORD_CODE = "a, b = map(int, input().split())\nprint(a + b)\n"
 def record(tests: int) -> dict[str, object]:
     return {"id": "load", "code": RECORD_CODE,
             "tests": [{"input": f"{i} {i}\n", "output": f"{2 * i}\n"} for i in range(tests)]}
+
+
+async def level(url: str, concurrency: int, requests: int, tests: int, max_seconds: float) -> dict[str, float]:
+    body = record(tests)
+    latencies: list[float] = []
+    failures = 0
+    start = time.monotonic()
+    deadline = start + max_seconds
+    remaining = requests
+
+    async def client_loop(client: httpx.AsyncClient) -> None:
+        nonlocal remaining, failures
+        while remaining > 0 and time.monotonic() < deadline:
+            remaining -= 1
+            sent = time.monotonic()
+            response = await client.post("/verify", json=body)
+            latencies.append(time.monotonic() - sent)
+            if response.status_code != 200 or response.json().get("reward") != 1.0:
+                failures += 1
+
+    limits = httpx.Limits(max_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
+        await client.post("/verify", json=body)  # warm-up
+        start = time.monotonic()
+        await asyncio.gather(*(client_loop(client) for _ in range(concurrency)))
+    elapsed = time.monotonic() - start
+    latencies.sort()
+    return {"concurrency": concurrency, "requests": len(latencies), "failures": failures,
+            "verifications_per_s": len(latencies) / elapsed, "tests_per_s": len(latencies) * tests / elapsed,
+            "p50_ms": 1000 * statistics.median(latencies),
+            "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))]}
 
 
 def main() -> int:
