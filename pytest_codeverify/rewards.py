@@ -45,7 +45,13 @@ def reward(verdicts: Sequence[Verdict], mode: str = "fraction",
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
-    """Unbiased pass@k from ``n`` samples of which ``c`` are correct (Chen et al., 2021)."""
+    """Unbiased pass@k from ``n`` samples of which ``c`` are correct (Chen et al., 2021).
+
+    Defined for ``0 <= c <= n`` and ``1 <= k <= n``; anything else raises :class:`ValueError`
+    (with ``k > n`` the estimator would otherwise claim 1.0 even when no sample is correct).
+    """
+    if not (0 <= c <= n and 1 <= k <= n):
+        raise ValueError(f"pass@k needs 0 <= c <= n and 1 <= k <= n, got n={n}, c={c}, k={k}")
     if n - c < k:
         return 1.0
     product = 1.0

@@ -175,12 +175,12 @@ def test_call_without_entry_point_says_how_to_give_one(sb: Sandbox) -> None:
 
 
 def test_unknown_language_is_named(sb: Sandbox) -> None:
-    with pytest.raises(ValueError, match=r"unknown language 'rust' \(supported: python\)"):
-        sb.run("fn main() {}", language="rust")
+    with pytest.raises(ValueError, match=r"unknown language 'cobol' \(supported: python, c, cpp, "):
+        sb.run("PROGRAM-ID. X.", language="cobol")
     with pytest.raises(ValueError, match="unknown language 'cobol'"):
         sb.candidate(ADD, language="cobol")
     with pytest.raises(CaseError, match="unknown language"):
-        sb.verify({"code": ADD, "language": "rust", "tests": [{"input": "", "output": ""}]})
+        sb.verify({"code": ADD, "language": "cobol", "tests": [{"input": "", "output": ""}]})
 
 
 @pytest.mark.parametrize(("record", "message"), [

@@ -21,7 +21,7 @@ from .humaneval import HumanEvalReader, MbppReader
 from .livecodebench import LiveCodeBenchReader
 from .native import NativeReader
 from .nemo_gym import NemoGymReader, prompt_text
-from .references import PROBLEM_FIELDS, reference_of
+from .references import PROBLEM_FIELDS, reference_language, reference_of
 
 READERS: dict[str, Reader] = {reader.name: reader for reader in (
     NativeReader(), NemoGymReader(), LiveCodeBenchReader(), HumanEvalReader(), MbppReader(), AppsReader(),
@@ -187,10 +187,13 @@ def with_extras(cases: list[Case], record: dict[str, Any], format: str) -> list[
     """Cases with what any format's record may carry besides its tests: a reference solution
     (for calibration) and a ``checker``. A :class:`CaseError` for a bad checker."""
     reference = reference_of(record, format)
+    language = reference_language(record, format)
     checker = parse_checker(record)
     if checker is not None and any(not isinstance(test, StdioTest) for case in cases for test in case.tests):
         raise CaseError("a checker judges stdin/stdout tests only; this record has other kinds", field="checker")
-    return [replace(case, reference=case.reference or reference, checker=checker or case.checker) for case in cases]
+    # A reference runs in its own language only: a Python reference does not calibrate a C++ case.
+    return [replace(case, reference=case.reference or (reference if language in (None, case.language) else None),
+                    checker=checker or case.checker) for case in cases]
 
 
 def given_id(record: Any) -> str | None:

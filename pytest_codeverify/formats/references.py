@@ -41,6 +41,14 @@ def reference_of(record: dict[str, Any], format: str) -> str | None:
     return None
 
 
+def reference_language(record: dict[str, Any], format: str) -> str | None:
+    """The language the reference of :func:`reference_of` is written in; ``None``: the record's own."""
+    own = record.get("reference")
+    if isinstance(own, str) and own.strip():
+        return None
+    return "python" if format in ("mbpp", "humaneval", "apps", "codecontests") else None
+
+
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value.strip() else None
 
