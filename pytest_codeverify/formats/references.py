@@ -19,7 +19,7 @@ PROBLEM_FIELDS = "_codeverify_problem_fields"
 #: CodeContests' language code of Python 3 solutions.
 CODECONTESTS_PYTHON3 = 3
 
-_SECONDS = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|secs|second|seconds|ms|millisecond|milliseconds)?\s*$", re.I)
+_SECONDS = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|secs|second|seconds|ms|millisecond|milliseconds)\s*$", re.I)
 _MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(kb|kib|kilobytes?|mb|mib|megabytes?|m|gb|gib|gigabytes?)\s*$", re.I)
 
 
@@ -79,14 +79,15 @@ def _codecontests_solution(value: Any) -> str | None:
 
 
 def seconds_text(value: Any) -> float | None:
-    """A time limit written as text (TACO's ``"2 seconds"``, ``"1500 ms"``), in seconds."""
+    """A time limit written as text with its unit (TACO's ``"2 seconds"``, ``"1500 ms"``), in seconds;
+    a bare number in a string is not read (``None``)."""
     if not isinstance(value, str):
         return None
     match = _SECONDS.match(value)
     if match is None:
         return None
     number = float(match.group(1))
-    unit = (match.group(2) or "s").lower()
+    unit = match.group(2).lower()
     seconds = number / 1000 if unit.startswith("m") else number
     return seconds if seconds > 0 else None
 

@@ -89,6 +89,7 @@ def test_wall_limit_is_generous_but_bounded() -> None:
 
 
 OPTIONS: dict[str, Any] = {
+    "codeverify_time_scale": "1", "codeverify_calibrate": False, "codeverify_cache_dir": None,
     "codeverify_backend": "local", "codeverify_image": None, "codeverify_rewards": "out.jsonl",
     "codeverify_reward": "all", "codeverify_format": "mbpp", "codeverify_time_limit": "1.5",
     "codeverify_memory_limit": "256", "codeverify_output_limit": 4096, "codeverify_extract": "lenient",

@@ -91,7 +91,7 @@ def test_case_line_shape() -> None:
     entries = [test_entry("a", AC, 0.1), test_entry("b", WA, 0.2)]
     line = case_line(make_case(), entries)
     assert line == {"id": "c#1", "problem_id": "c", "reward": 0.5, "passed": 1, "total": 2, "verdict": "WA",
-                    "tests": entries}
+                    "tests": entries, "time_limit": 2.0}
     json.dumps(line)  # a line is plain JSON
 
 
