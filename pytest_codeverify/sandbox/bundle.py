@@ -23,6 +23,9 @@ MODULES: tuple[tuple[str, str, bool], ...] = (
     ("pytest_codeverify.sandbox", "", True),
     ("pytest_codeverify.sandbox.cleanup", "sandbox/cleanup.py", False),
     ("pytest_codeverify.sandbox.child", "sandbox/child.py", False),
+    ("pytest_codeverify.sandbox.handles", "sandbox/handles.py", False),
+    ("pytest_codeverify.sandbox.remote", "sandbox/remote.py", False),
+    ("pytest_codeverify.sandbox.assertion", "sandbox/assertion.py", False),
     ("pytest_codeverify.sandbox.runner", "sandbox/runner.py", False),
 )
 
