@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
+from ..config import BACKENDS, DEFAULT_IMAGE
 from ..protocol import Job, RawResult
 from .base import Sandbox, SandboxError
 from .local import LocalSandbox
-
-BACKENDS = ("auto", "local", "docker")
-#: The image the docker backend runs unless told otherwise (``--codeverify-image``).
-DEFAULT_IMAGE = "codeverify-sandbox:python"
 
 __all__ = ["BACKENDS", "DEFAULT_IMAGE", "Job", "LocalSandbox", "RawResult", "Sandbox", "SandboxError",
            "describe_backend", "open_sandbox", "resolve_backend"]
