@@ -7,6 +7,7 @@ Run on every backend; the hostile side of assertion tests is in ``tests/hostile/
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -172,3 +173,18 @@ def test_builtin_named_entry_point_is_the_programs(sandbox: Sandbox) -> None:
     (case,) = MbppReader().read(record, 1, Defaults())
     assert case.entry_point == "sum"
     assert verify_case(sandbox, case).reward == 1.0
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the cgroup that contains the fallback needs root")
+def test_without_a_pid_namespace_both_processes_are_limited() -> None:
+    """Where the runner is not its namespace's init it charges a job the CPU time of the
+    program's and the test's processes; verdicts are the same."""
+    from pytest_codeverify.sandbox.local import Capabilities, LocalSandbox
+
+    with LocalSandbox(Capabilities(bwrap=None, bwrap_version="", cgroups=True)) as fallback:
+        assert judge_one(fallback, ADD, "assert add(2, 3) == 5").verdict.value == "AC"
+        assert judge_one(fallback, ADD, "assert add(2, 3) == 6").verdict.value == "WA"
+        looping = "def add(a, b):\n    while True:\n        pass\n"
+        assert judge_one(fallback, looping, "assert add(2, 3) == 5").verdict.value == "TLE"
+        assert judge_one(fallback, ADD, "while add(1, 1):\n    pass").verdict.value == "TLE"
+        assert judge_one(fallback, ADD, "assert add(2, 3) == 5").verdict.value == "AC"

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from pytest_codeverify.protocol import ProtocolError, encode_frame
-from pytest_codeverify.sandbox.assertion import TestEnd
 from pytest_codeverify.sandbox.handles import MAX_BATCH, Remote
 from pytest_codeverify.sandbox.remote import Endpoint
+from pytest_codeverify.sandbox.stubs import TestEnd
 
 
 class Ended(Exception):

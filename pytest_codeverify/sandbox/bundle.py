@@ -27,6 +27,7 @@ MODULES: tuple[tuple[str, str, bool], ...] = (
     ("pytest_codeverify.sandbox.handles", "sandbox/handles.py", False),
     ("pytest_codeverify.sandbox.remote", "sandbox/remote.py", False),
     ("pytest_codeverify.sandbox.assertion", "sandbox/assertion.py", False),
+    ("pytest_codeverify.sandbox.stubs", "sandbox/stubs.py", False),
     ("pytest_codeverify.sandbox.runner", "sandbox/runner.py", False),
 )
 

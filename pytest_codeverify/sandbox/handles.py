@@ -25,6 +25,11 @@ if TYPE_CHECKING:  # never at run time: the runner's imports are copied into eve
     from collections.abc import Callable
     from typing import Any
 
+# Every function below resolves built-in names in this private copy, taken before any program ran
+# (a function takes its built-ins from its globals when it is made): a program that patches
+# ``builtins.type`` or ``isinstance`` changes what its own code sees, not how its answers are sent.
+__builtins__ = dict(builtins.__dict__)  # type: ignore[assignment]
+
 _MAX_DEPTH = 200
 _WIDE_INT_BITS = 60
 #: Most items one ``next`` request asks for: iterating a :class:`Remote` fetches items in

@@ -10,6 +10,7 @@ exception raised. Requests nest: while one side waits for its reply it serves th
 
 from __future__ import annotations
 
+import builtins
 import os
 import select
 
@@ -20,6 +21,11 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # never at run time: the runner's imports are copied into every job's processes
     from collections.abc import Callable
     from typing import Any, NoReturn
+
+# Every function below resolves built-in names in this private copy, taken before any program ran
+# (a function takes its built-ins from its globals when it is made): a program that patches
+# ``builtins.type`` or ``isinstance`` changes what its own code sees, not how its answers are sent.
+__builtins__ = dict(builtins.__dict__)  # type: ignore[assignment]
 
 _READ_CHUNK = 1 << 16
 _MUTABLE = (list, dict, set)

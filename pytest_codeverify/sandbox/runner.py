@@ -1,10 +1,10 @@
 """The job runner: runs inside the isolation boundary and executes one job per forked child.
 
-This module, :mod:`.child`, :mod:`.assertion`, :mod:`.remote`, :mod:`.handles`, :mod:`.cleanup`
-and :mod:`pytest_codeverify.protocol` are the only code of the project that runs inside a sandbox.
-They depend on nothing but the standard library: the harness starts them as
-``python3 -I -S -c <bundle>`` (see :mod:`.bundle`) inside bubblewrap or a container, never
-importing the package there.
+This module, :mod:`.child`, :mod:`.assertion`, :mod:`.stubs`, :mod:`.remote`, :mod:`.handles`,
+:mod:`.cleanup`, :mod:`pytest_codeverify.protocol` and :mod:`pytest_codeverify.config` are the only
+code of the project that runs inside a sandbox. They depend on nothing but the standard library:
+the harness starts them as ``python3 -I -S -c <bundle>`` (see :mod:`.bundle`) inside bubblewrap or
+a container, never importing the package there.
 
 The runner reads job frames on its original stdin and writes result frames on its original
 stdout (see :mod:`pytest_codeverify.protocol`), after moving both to high file descriptors so that
@@ -24,7 +24,7 @@ import sys
 import time
 
 from ..protocol import STATUSES, hello_message, read_frame, write_all, write_frame
-from . import assertion, child
+from . import assertion, child, stubs
 from .cleanup import _empty_dir, _remove_sysv_ipc
 
 _READ_CHUNK = 65536
@@ -136,7 +136,7 @@ class Runner:
                 os.close(self.in_fd)
                 os.close(self.out_fd)
                 if partner is not None:  # the test's process of an assertion job
-                    assertion.run_test(job, secret, self.work_dir, test_r, out_w, err_w, res_w, partner)
+                    stubs.run_test(job, secret, self.work_dir, test_r, out_w, err_w, res_w, partner)
                 child._child_setup(job, self.work_dir, stdin_fd, out_w, err_w, (res_w,))
                 job = {k: v for k, v in job.items() if k != "stdin"}
                 child._child_main(job, secret)

@@ -83,7 +83,7 @@ ATTACKS: list[Attack] = [
            "builtins.type = lambda *a: int if len(a) == 1 and _type(a[0]) is T else _type(*a)\n"
            "def add(a, b): return T()\n", _ASSERT),
     Attack("patch-builtins-assert", "monkeypatch `abs`, `print`, `isinstance`, `AssertionError` before the "
-           "assertion runs", "WA",
+           "assertion runs", "RE",
            "import builtins\nbuiltins.abs = lambda x: 5\nbuiltins.print = lambda *a, **k: None\n"
            "builtins.isinstance = lambda *a: True\nbuiltins.AssertionError = KeyError\n"
            "def add(a, b): return 0\n",
@@ -111,7 +111,7 @@ ATTACKS: list[Attack] = [
            "        f = f.f_back\n"
            "    return None\n", _CALL),
     Attack("frame-nonce-forge-assert", "walk frames for the runner's nonce, write a forged pass to the result "
-           "channel, exit", "RE",
+           "channel, exit", "WA",
            "import sys, os, json\n"
            "def add(a, b):\n"
            "    f = sys._getframe()\n"
@@ -190,6 +190,10 @@ ATTACKS: list[Attack] = [
            "import math\nmath.isclose = lambda *a, **k: True\ndef add(a, b): return 0\n",
            {"tests": [{"assert": "assert math.isclose(add(2, 3), 5)"},
                       {"assert": "import math\nassert math.isclose(add(2, 3), 5)"}]}),
+    Attack("fake-module-name-assert", "bind `math` to an object whose `isclose` always answers True, for a test "
+           "that uses the program's `math`", "WA",
+           "class M:\n    isclose = staticmethod(lambda *a, **k: True)\nmath = M()\ndef add(a, b): return 0\n",
+           {"tests": [{"assert": "assert math.isclose(add(2, 3), 5)"}]}),
     Attack("sys-modules-assert", "replace `math` and `builtins` in `sys.modules` with fakes", "WA",
            "import sys, types\nfake = types.ModuleType('math')\nfake.isclose = lambda *a, **k: True\n"
            "sys.modules['math'] = fake\nb = types.ModuleType('builtins')\nb.__dict__.update(__builtins__.__dict__ "
