@@ -1,6 +1,6 @@
 """The channel between an assertion test's two processes, in one process: no sandbox needed.
 
-A "program" endpoint serves in a thread; the test's endpoint (:class:`TestEnd`, which distrusts
+A "program" endpoint serves in a thread; the test's endpoint (:class:`AssertingEnd`, which distrusts
 the other side) asks. What crosses must be plain data or a handle, whatever the program does.
 """
 
@@ -18,7 +18,7 @@ import pytest
 from pytest_codeverify.protocol import ProtocolError, encode_frame
 from pytest_codeverify.sandbox.handles import MAX_BATCH, Remote
 from pytest_codeverify.sandbox.remote import Endpoint
-from pytest_codeverify.sandbox.stubs import TestEnd
+from pytest_codeverify.sandbox.stubs import AssertingEnd
 
 
 class Ended(Exception):
@@ -29,7 +29,7 @@ class Ended(Exception):
         self.outcome = outcome
 
 
-class QuietTestEnd(TestEnd):
+class QuietTestEnd(AssertingEnd):
     def finish(self, outcome: dict[str, Any], code: int) -> Any:
         self.active = False
         raise Ended(outcome)
@@ -74,7 +74,7 @@ def channel() -> Iterator[tuple[QuietTestEnd, dict[str, Any]]]:
         os.close(fd)
 
 
-def name(test: TestEnd, key: str) -> Any:
+def name(test: AssertingEnd, key: str) -> Any:
     return test.ask({"op": "global", "name": key})
 
 
@@ -235,3 +235,30 @@ def test_a_bad_or_missing_reply_ends_the_test(sent: bytes, status: str, text: st
     assert ended.value.outcome["status"] == status and text in ended.value.outcome["message"]
     os.close(to_test_r)
     os.close(sink)
+
+
+def test_the_test_code_travels_in_its_own_frame_passed_on_unread() -> None:
+    from pytest_codeverify.protocol import Job, decode_body, read_frame
+    from pytest_codeverify.sandbox.assertion import pass_test_frame
+
+    job = Job(code="def f(): pass", mode="assert", setup="import math", assert_code="assert f() == 'expected-7f3a'",
+              entry_point="f")
+    frames = job.to_frames(7) + job.to_frames(8)
+    stream_r, stream_w = os.pipe()
+    os.write(stream_w, frames)
+    first = read_frame(stream_r)
+    assert first is not None and first["test_frame"] is True and first["entry_point"] == "f"
+    assert "expected-7f3a" not in repr(first)
+    test_r, test_w = os.pipe()
+    pass_test_frame(stream_r, test_w)  # closes test_w
+    assert decode_body(os.read(test_r, 1 << 16)) == {"type": "test", "setup": "import math",
+                                                     "assert": "assert f() == 'expected-7f3a'"}
+    # Discarded (no test process), or to a test process that is gone: the stream stays in step.
+    assert read_frame(stream_r)["id"] == 8  # type: ignore[index]
+    gone_r, gone_w = os.pipe()
+    os.close(gone_r)
+    pass_test_frame(stream_r, gone_w)
+    os.write(stream_w, Job(code="pass").to_frames(9))
+    assert read_frame(stream_r)["id"] == 9  # type: ignore[index]
+    for fd in (stream_r, stream_w, test_r):
+        os.close(fd)

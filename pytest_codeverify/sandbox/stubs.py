@@ -37,7 +37,7 @@ def _made_by_test(value: Any) -> bool:
     return getattr(kind, "__module__", None) == TEST_MODULE
 
 
-class TestEnd(Endpoint):
+class AssertingEnd(Endpoint):
     """The test's end: distrusts the candidate's side; any breach of the protocol ends the
     test as an exception, never as something the test code could catch."""
 
@@ -99,7 +99,7 @@ class CandidateNames(dict):  # type: ignore[type-arg]  # dict[str, Any] at run t
     """
 
     __slots__ = ("end", "entry")
-    end: TestEnd
+    end: AssertingEnd
     entry: object
 
     def __missing__(self, name: str) -> Any:
@@ -138,6 +138,11 @@ def run_test(job: dict[str, Any], secret: list[str], work_dir: str, code_fd: int
     # No signal of the candidate's may turn into an exception the test code could catch.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     child._set_dumpable(0)  # inherited from the runner already; never the candidate's to read
+    try:  # not the runner's protection: a test the program makes eat memory ends as MLE, not stuck
+        with open("/proc/self/oom_score_adj", "w") as handle:
+            handle.write("500")  # the program's process (1000) goes first
+    except OSError:
+        pass
     report = child._make_reporter(secret)
     test = decode_body(_read_all(0))
     devnull = os.open(os.devnull, os.O_RDONLY)
@@ -145,7 +150,7 @@ def run_test(job: dict[str, Any], secret: list[str], work_dir: str, code_fd: int
     os.close(devnull)
     setup, code = str(test.get("setup") or ""), str(test.get("assert") or "")
     source = setup + "\n" + code if setup.strip() else code  # line numbers as in the test's own text
-    end = TestEnd(4, 5, partner.pid, report)
+    end = AssertingEnd(4, 5, partner.pid, report)
     try:
         tests = compile(source, TEST_FILE, "exec", dont_inherit=True, optimize=0)
     except (SyntaxError, ValueError, OverflowError, MemoryError, RecursionError) as exc:
@@ -178,7 +183,7 @@ def run_test(job: dict[str, Any], secret: list[str], work_dir: str, code_fd: int
     end.finish({"status": "passed"}, 0)
 
 
-def _greeting(end: TestEnd, hello: dict[str, Any]) -> None:
+def _greeting(end: AssertingEnd, hello: dict[str, Any]) -> None:
     """Go on when the program ran to its end; else report how it ended."""
     if hello.get("ready") is True:
         return
@@ -196,7 +201,7 @@ def _greeting(end: TestEnd, hello: dict[str, Any]) -> None:
     end.violation("the program did not greet")
 
 
-def _report_exception(end: TestEnd, exc: BaseException, source: str) -> NoReturn:
+def _report_exception(end: AssertingEnd, exc: BaseException, source: str) -> NoReturn:
     """Report an exception out of the test code: ``failed`` for an assertion of the test's
     own, ``exception`` for anything else (the program's exceptions included)."""
     remote = getattr(exc, "_codeverify_remote", None)
