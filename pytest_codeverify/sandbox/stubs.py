@@ -144,13 +144,15 @@ def run_test(job: dict[str, Any], secret: list[str], work_dir: str, code_fd: int
     except OSError:
         pass
     report = child._make_reporter(secret)
+    # Its pidfd before anything else: until the runner has passed the test code on, it reaps no
+    # process, so the program's pid is still the program's (alive, or not yet reaped).
+    end = AssertingEnd(4, 5, partner.pid, report)
     test = decode_body(_read_all(0))
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.close(devnull)
     setup, code = str(test.get("setup") or ""), str(test.get("assert") or "")
     source = setup + "\n" + code if setup.strip() else code  # line numbers as in the test's own text
-    end = AssertingEnd(4, 5, partner.pid, report)
     try:
         tests = compile(source, TEST_FILE, "exec", dont_inherit=True, optimize=0)
     except (SyntaxError, ValueError, OverflowError, MemoryError, RecursionError) as exc:
