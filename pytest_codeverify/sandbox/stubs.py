@@ -31,7 +31,6 @@ __builtins__ = dict(builtins.__dict__)  # type: ignore[assignment]
 _DATA = (type(None), bool, int, float, complex, str, bytes, list, tuple, dict, set, frozenset)
 
 
-
 def _made_by_test(value: Any) -> bool:
     kind = value if isinstance(value, type) else type(value)
     return getattr(kind, "__module__", None) == TEST_MODULE
