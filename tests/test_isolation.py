@@ -18,7 +18,8 @@ from pytest_codeverify.formats.native import NativeReader
 from pytest_codeverify.sandbox import LocalSandbox
 from pytest_codeverify.sandbox.local import probe
 
-pytestmark = pytest.mark.skipif(not probe().bwrap, reason="bubblewrap is not usable here: no namespace isolation")
+pytestmark = [pytest.mark.sandbox,
+              pytest.mark.skipif(not probe().bwrap, reason="bubblewrap is not usable here: no namespace isolation")]
 
 
 @pytest.fixture(scope="module")

@@ -28,6 +28,9 @@ MODULES: tuple[tuple[str, str, bool], ...] = (
     ("pytest_codeverify.sandbox.remote", "sandbox/remote.py", False),
     ("pytest_codeverify.sandbox.assertion", "sandbox/assertion.py", False),
     ("pytest_codeverify.sandbox.stubs", "sandbox/stubs.py", False),
+    ("pytest_codeverify.sandbox.session_interpreter", "sandbox/session_interpreter.py", False),
+    ("pytest_codeverify.sandbox.session_child", "sandbox/session_child.py", False),
+    ("pytest_codeverify.sandbox.programs", "sandbox/programs.py", False),
     ("pytest_codeverify.sandbox.runner", "sandbox/runner.py", False),
 )
 

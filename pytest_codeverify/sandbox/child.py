@@ -124,12 +124,13 @@ def _process_setup(job: dict, work_dir: str, fds: tuple[int, ...]) -> None:
 
 
 def _child_setup(job: dict, work_dir: str, stdin_fd: int, out_w: int, err_w: int,
-                 channels: tuple[int, ...]) -> None:
+                 channels: int | tuple[int, ...]) -> None:
     """Turn the forked child into a pristine-looking process for the candidate.
 
     ``channels`` become fds 3, 4, ...: the result channel, or (assertion tests) the pipes to
     the test's process.
     """
+    channels = (channels,) if isinstance(channels, int) else channels
     _process_setup(job, work_dir, (stdin_fd, out_w, err_w, *channels))
     # Its own process: the candidate may read its /proc entries, as any program may.
     _set_dumpable(1)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..protocol import Job
+from ..protocol import Job, Mode
 from .base import Sandbox, SandboxError, runner_source
 from .cgroups import Cgroup
 
@@ -112,6 +112,7 @@ def _bwrap_args() -> list[str]:
         for parent in reversed(prefix.parents[:-1]):
             args += ["--perms", "0755", "--dir", str(parent)]
         args += ["--ro-bind", str(prefix), str(prefix)]
+    args += _toolchain_binds()
     for name in ("/etc/ld.so.cache", "/etc/localtime", "/etc/alternatives"):
         args += ["--ro-bind-try", name, name]
     # Everything but /tmp and /dev/shm (emptied after every job) is read-only, bwrap's own
@@ -124,6 +125,26 @@ def _bwrap_args() -> list[str]:
         "--chdir", "/tmp", "--clearenv", "--setenv", "PATH", "/usr/bin:/bin",
         "--setenv", "LANG", "C.UTF-8", *identity,
     ]
+    return args
+
+
+@functools.cache
+def _toolchain_binds() -> list[str]:
+    """Read-only binds of the host's language toolchains that live outside ``/usr`` (rustup's
+    ``~/.rustup/toolchains/...`` under /opt, a JDK's ``/etc/java-*`` configuration, ...)."""
+    from ..languages import ToolchainMissing, registry
+
+    args: list[str] = []
+    for language in registry().values():
+        try:
+            binds = language.find_host().binds
+        except ToolchainMissing:
+            continue
+        for host, target in binds:
+            # Missing parents would be created root-only; the runner must traverse them.
+            for parent in reversed(Path(target).parents[:-1]):
+                args += ["--perms", "0755", "--dir", str(parent)]
+            args += ["--ro-bind", host, target]
     return args
 
 
@@ -155,6 +176,7 @@ class LocalSandbox(Sandbox):
         self.caps = caps or probe()
         self._proc: subprocess.Popen[bytes] | None = None
         self._cgroup: Cgroup | None = None
+        self._session_base: int | None = None  # cgroup memory use before a session's first cell
         self._work_root: str | None = None
         self._stderr: Any = None
         self._oom_before = 0
@@ -164,6 +186,7 @@ class LocalSandbox(Sandbox):
         return f"local: {describe(self.caps)}"
 
     def _start(self) -> None:
+        self._session_base = None
         if self.caps.cgroups:
             Cgroup.remove_orphans()
             self._cgroup = Cgroup.create(f"{os.getpid()}-{uuid.uuid4().hex[:8]}", PIDS_MAX)
@@ -264,8 +287,16 @@ class LocalSandbox(Sandbox):
     def _before_job(self, job: Job) -> dict[str, Any]:
         limit = job.memory_limit_mb << 20
         if self._cgroup is not None:
+            if job.mode == Mode.SESSION.value:
+                # A session's interpreter lives across jobs: its limit is fixed at the first one,
+                # so memory held by earlier cells counts against it.
+                if self._session_base is None:
+                    self._session_base = self._cgroup.memory_usage()
+                base = self._session_base
+            else:
+                base = self._cgroup.memory_usage()
             try:
-                self._cgroup.set_memory_limit(self._cgroup.memory_usage() + limit)
+                self._cgroup.set_memory_limit(base + limit)
                 self._oom_before = self._cgroup.oom_kills()
             except OSError as exc:
                 raise SandboxError(f"cannot set the memory limit: {exc}") from exc
@@ -275,7 +306,7 @@ class LocalSandbox(Sandbox):
     def _after_job(self, job: Job) -> bool:
         if self._cgroup is None:
             return False
-        if not self.caps.bwrap and self._proc is not None:
+        if not self.caps.bwrap and self._proc is not None and job.mode != Mode.SESSION.value:
             # Without a PID namespace the runner cannot reach processes that left its session
             # (a double-forked daemon); the cgroup still holds them.
             self._cgroup.empty(spare=self._proc.pid)

@@ -24,7 +24,7 @@ import sys
 import time
 
 from ..protocol import STATUSES, hello_message, read_frame, write_all, write_frame
-from . import assertion, child, stubs
+from . import assertion, child, programs, session_child, stubs
 from .cleanup import _empty_dir, _remove_sysv_ipc
 
 _READ_CHUNK = 65536
@@ -90,6 +90,9 @@ class Runner:
             if job.get("type") == "ping":
                 write_frame(self.out_fd, {"type": "pong", "id": job.get("id")})
                 continue
+            if job.get("mode") == "session":  # a cell for the session's persistent interpreter
+                write_frame(self.out_fd, session_child.handle(self, job))
+                continue
             try:
                 result = self.run(job)
             except Exception as exc:  # a harness-side bug must answer, not hang the caller
@@ -110,6 +113,7 @@ class Runner:
 
     def _run(self, job: dict, assertion_job: bool) -> dict:
         self.prepare_workdir()
+        programs.prepare(job, self.work_dir)
         stdin_fd = os.memfd_create("stdin", 0)
         data = base64.b64decode(job.get("stdin") or "")
         write_all(stdin_fd, data)
@@ -139,6 +143,8 @@ class Runner:
                     stubs.run_test(job, secret, self.work_dir, test_r, out_w, err_w, res_w, partner)
                 child._child_setup(job, self.work_dir, stdin_fd, out_w, err_w, (res_w,))
                 job = {k: v for k, v in job.items() if k != "stdin"}
+                if programs.is_program(job):
+                    programs.exec_child(job, child._make_reporter(secret))
                 child._child_main(job, secret)
             finally:
                 os._exit(70)
@@ -155,6 +161,9 @@ class Runner:
         result, statuses = self.supervise(job, pids, started, out_r, err_r, res_r, nonce_key)
         if partner is not None:
             assertion.merge_partner(result, statuses.get(partner.pid))
+        if programs.is_program(job):
+            self.sweep()  # nothing of the job may still run while its outputs are kept
+            result = programs.finish(job, self.work_dir, result)
         return result
 
     def supervise(self, job: dict, pids: list[int], started: float, out_r: int, err_r: int, res_r: int,
@@ -279,10 +288,12 @@ class Runner:
                 _, statuses[pid], usage = os.wait4(pid, 0)
                 usages.append(usage)
 
-    def job_cpu_seconds(self, pids: list[int]) -> float:
+    def job_cpu_seconds(self, pids: int | list[int]) -> float:
         """CPU time of the job so far: all its processes as the namespace's init, else those in
         ``pids`` (the child, or an assertion test's two processes)."""
-        return _namespace_cpu_seconds() if self.is_init else sum(_cpu_seconds(pid) for pid in pids)
+        if self.is_init:
+            return _namespace_cpu_seconds()
+        return sum(_cpu_seconds(pid) for pid in ([pids] if isinstance(pids, int) else pids))
 
     def sweep(self) -> None:
         """Kill every process but this one; as the namespace's init, that is all the candidate's."""
