@@ -38,7 +38,7 @@ _MAX_REDUCE_DEPTH = 200
 __builtins__ = dict(builtins.__dict__)  # type: ignore[assignment]
 
 
-_LIBC: list = []  # libc's prctl, loaded once in the runner and inherited by every child
+_LIBC: list[Any] = []  # libc's prctl, loaded once in the runner and inherited by every child
 
 
 def _prctl(option: int, value: int) -> int:
@@ -86,7 +86,7 @@ def _place_fds(fds: tuple[int, ...]) -> None:
     os.closerange(count, 65536)
 
 
-def _process_setup(job: dict, work_dir: str, fds: tuple[int, ...]) -> None:
+def _process_setup(job: dict[str, Any], work_dir: str, fds: tuple[int, ...]) -> None:
     """What every process of a job gets: its own session, default signals, ``fds`` as fds 0, 1,
     2, ..., the job's limits, a clean environment and fresh standard streams."""
     os.setsid()
@@ -238,7 +238,7 @@ def _resolve_entry_point(namespace: dict, name: str):
     raise LookupError(f"entry point {name!r} is not defined (neither a function nor a method of Solution)")
 
 
-def _main_namespace() -> dict:
+def _main_namespace() -> dict[str, Any]:
     """A fresh ``__main__`` module for the candidate's program; its namespace."""
     module = types.ModuleType("__main__")
     module.__file__ = SCRIPT_NAME

@@ -27,13 +27,18 @@ from ..protocol import STATUSES, hello_message, read_frame, write_all, write_fra
 from . import assertion, child, programs, session_child, stubs
 from .cleanup import _empty_dir, _remove_sysv_ipc
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # never at run time: the runner imports nothing it does not use
+    from resource import struct_rusage
+    from typing import Any
+
 _READ_CHUNK = 65536
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 #: Seconds between two measurements of a running job's CPU time.
 CPU_CHECK_INTERVAL = 0.01
 
 
-def _parse_report(data: bytes, nonce: str) -> dict | None:
+def _parse_report(data: bytes, nonce: str) -> dict[str, Any] | None:
     """The first result-channel line carrying ``nonce``, as an outcome dict (or None)."""
     for line in data.splitlines():
         parts = line.decode("utf-8", "replace").split(" ", 2)
@@ -100,7 +105,7 @@ class Runner:
             self.cleanup()
             write_frame(self.out_fd, result)
 
-    def run(self, job: dict) -> dict:
+    def run(self, job: dict[str, Any]) -> dict[str, Any]:
         if not self.is_init:
             self.sweep()  # reap what the harness killed since the last job (they count as pids)
         test_pending = bool(job.get("test_frame"))  # an assertion job's test code follows, unread
@@ -111,7 +116,7 @@ class Runner:
                 assertion.pass_test_frame(self.in_fd, None)  # keep the job stream in step
             raise
 
-    def _run(self, job: dict, assertion_job: bool) -> dict:
+    def _run(self, job: dict[str, Any], assertion_job: bool) -> dict[str, Any]:
         self.prepare_workdir()
         programs.prepare(job, self.work_dir)
         stdin_fd = os.memfd_create("stdin", 0)
@@ -166,8 +171,8 @@ class Runner:
             result = programs.finish(job, self.work_dir, result)
         return result
 
-    def supervise(self, job: dict, pids: list[int], started: float, out_r: int, err_r: int, res_r: int,
-                  nonce: str) -> tuple[dict, dict[int, int]]:
+    def supervise(self, job: dict[str, Any], pids: list[int], started: float, out_r: int, err_r: int,
+                  res_r: int, nonce: str) -> tuple[dict[str, Any], dict[int, int]]:
         """Watch a job's processes to their end; the result frame and every process's wait status.
 
         ``pids[0]`` is the process whose end ends the job (the child; for an assertion test, the
@@ -197,7 +202,7 @@ class Runner:
                 continue
             poller.register(pidfds[-1], select.POLLIN)
         statuses: dict[int, int] = {}
-        usages: list = []
+        usages: list[struct_rusage] = []
         killed_for = None
         exited_at: float | None = None
         next_cpu_check = started + CPU_CHECK_INTERVAL
@@ -275,7 +280,7 @@ class Runner:
         return result, statuses
 
     @staticmethod
-    def _kill(pids: list[int], statuses: dict[int, int], usages: list) -> None:
+    def _kill(pids: list[int], statuses: dict[int, int], usages: list[struct_rusage]) -> None:
         """Kill ``pids`` and their process groups; reap those not reaped yet."""
         for pid in pids:
             for kill in (os.kill, os.killpg):  # the pid too: it may not have made its group yet
