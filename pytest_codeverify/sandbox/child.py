@@ -123,7 +123,7 @@ def _process_setup(job: dict[str, Any], work_dir: str, fds: tuple[int, ...]) -> 
     sys.argv = [SCRIPT_NAME]
 
 
-def _child_setup(job: dict, work_dir: str, stdin_fd: int, out_w: int, err_w: int,
+def _child_setup(job: dict[str, Any], work_dir: str, stdin_fd: int, out_w: int, err_w: int,
                  channels: int | tuple[int, ...]) -> None:
     """Turn the forked child into a pristine-looking process for the candidate.
 
@@ -143,7 +143,8 @@ def _child_setup(job: dict, work_dir: str, stdin_fd: int, out_w: int, err_w: int
     sys.path[:] = [work_dir] + [p for p in sys.path if p and p != work_dir]
 
 
-def _make_reporter(secret: list, _dumps=json.dumps, _write_all=write_all) -> Callable[[dict], None]:
+def _make_reporter(secret: list[str], _dumps: Any = json.dumps,
+                   _write_all: Any = write_all) -> Callable[[dict[str, Any]], None]:
     """A function that writes the child's outcome to the result channel, tagged with a nonce.
 
     The line is ``<nonce> <status> <json details>``: the nonce and status are formatted with
@@ -153,7 +154,7 @@ def _make_reporter(secret: list, _dumps=json.dumps, _write_all=write_all) -> Cal
     """
     prefix = secret.pop() + " "
 
-    def send(payload: dict) -> None:
+    def send(payload: dict[str, Any]) -> None:
         status = payload.pop("status")
         try:
             details = _dumps(payload)
@@ -171,8 +172,10 @@ def _make_reporter(secret: list, _dumps=json.dumps, _write_all=write_all) -> Cal
     return send
 
 
-def _make_reduce(_type=type, _isinstance=isinstance, _list=list, _tuple=tuple, _dict=dict, _set=set,
-                 _frozenset=frozenset, _int=int, _float=float, _complex=complex, _str=str, _bytes=bytes):
+def _make_reduce(_type: Any = type, _isinstance: Any = isinstance, _list: Any = list, _tuple: Any = tuple,
+                 _dict: Any = dict, _set: Any = set, _frozenset: Any = frozenset, _int: Any = int,
+                 _float: Any = float, _complex: Any = complex, _str: Any = str,
+                 _bytes: Any = bytes) -> Callable[[Any, int], Any]:
     """Build :func:`_reduce` with every name it needs bound in its closure.
 
     Built before any candidate code runs, so replacing ``_reduce``'s helpers in the runner's
@@ -218,7 +221,7 @@ def _make_reduce(_type=type, _isinstance=isinstance, _list=list, _tuple=tuple, _
         # The base type's own C slots read the stored value, bypassing any override.
         for base, exact in exact_base:
             if _isinstance(value, base):
-                return reduce(exact(value), depth + 1)
+                return reduce(exact(value), depth + 1)  # type: ignore[no-untyped-call]
         if kind.__flags__ & (1 << 8):  # Py_TPFLAGS_IMMUTABLETYPE: methods cannot be replaced
             return value
         raise UnsupportedValue(f"a value of type {type_name(kind)} cannot be compared safely")
@@ -229,7 +232,7 @@ def _make_reduce(_type=type, _isinstance=isinstance, _list=list, _tuple=tuple, _
 _reduce = _make_reduce()
 
 
-def _resolve_entry_point(namespace: dict, name: str):
+def _resolve_entry_point(namespace: dict[str, Any], name: str) -> Any:
     solution = namespace.get("Solution")
     if isinstance(solution, type) and hasattr(solution, name):
         return getattr(solution(), name)
@@ -279,7 +282,7 @@ def _finish(code: int) -> None:
     os._exit(code)
 
 
-def _child_main(job: dict, secret: list, _reduce=_reduce) -> None:
+def _child_main(job: dict[str, Any], secret: list[str], _reduce: Any = _reduce) -> None:
     """Run the candidate of a stdin or call job and report what it did."""
     report = _make_reporter(secret)
     mode = job["mode"]
