@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from ..config import wall_cap
-from ..protocol import FrameReader, Job, ProtocolError, RawResult, check_hello, encode_frame
+from ..protocol import FrameReader, Job, ProtocolError, RawResult, check_hello
 from .bundle import runner_bootstrap
 
 #: Seconds the harness waits for a result beyond the job's own wall limit.
@@ -75,7 +75,7 @@ class Sandbox(abc.ABC):
         job_id = self._next_id
         try:
             extra = {**self._before_job(job), **(fields or {})}
-            self._send(encode_frame(job.to_message(job_id, extra)))
+            self._send(job.to_frames(job_id, extra))
             # A job starved of CPU may run past its wall limit, up to wall_cap (see the runner).
             message = self._wait_frame(time.monotonic() + wall_cap(job.cpu_limit, job.wall_limit) + RESULT_GRACE_S)
             if message.get("id") != job_id:

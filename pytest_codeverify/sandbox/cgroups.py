@@ -18,6 +18,14 @@ ROOT = Path("/sys/fs/cgroup")
 GROUP = "codeverify"
 
 
+def _pid_namespace() -> str:
+    """This process's PID namespace as a short token (its inode number)."""
+    try:
+        return os.readlink("/proc/self/ns/pid").split("[")[-1].rstrip("]")
+    except OSError:
+        return "0"
+
+
 class Cgroup:
     """A memory+pids cgroup for one sandbox. Construct with :meth:`create`."""
 
@@ -62,17 +70,28 @@ class Cgroup:
         return cls(dirs, 1)
 
     @staticmethod
+    def owned_name(tag: str) -> str:
+        """A cgroup name that says who owns it: this process's pid and PID namespace, then ``tag``."""
+        return f"{os.getpid()}-{_pid_namespace()}-{tag}"
+
+    @staticmethod
     def remove_orphans() -> None:
         """Remove the cgroups of processes that died without removing their own.
 
-        Names start with the owner's pid; a live owner's cgroup may be empty for a moment
-        (created, not yet entered), so only a dead owner's is touched.
+        A name starts with the owner's pid and PID namespace (:meth:`owned_name`). Only owners
+        in this PID namespace can be judged: a pid from another namespace means another process
+        here, or none, so a live sandbox of another namespace would lose its cgroup. A live
+        owner's cgroup may be empty for a moment (created, not yet entered), so only a dead
+        owner's is touched.
         """
+        namespace = _pid_namespace()
         for base in (ROOT / GROUP, ROOT / "memory" / GROUP, ROOT / "pids" / GROUP):
             if not base.is_dir():
                 continue
             for child in base.iterdir():
-                owner = child.name.split("-", 1)[0]
+                owner, _, rest = child.name.partition("-")
+                if not rest.startswith(namespace + "-"):
+                    continue
                 if child.is_dir() and owner.isdigit() and not Path(f"/proc/{owner}").exists():
                     orphan = Cgroup({"memory": child}, 2 if base == ROOT / GROUP else 1)
                     orphan.remove()

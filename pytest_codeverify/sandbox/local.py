@@ -70,7 +70,7 @@ def probe() -> Capabilities:
             check = None
         if check is None or check.returncode != 0:
             bwrap = None
-    cgroup = Cgroup.create(f"{os.getpid()}-probe-{uuid.uuid4().hex[:6]}", PIDS_MAX)
+    cgroup = Cgroup.create(Cgroup.owned_name(f"probe-{uuid.uuid4().hex[:6]}"), PIDS_MAX)
     if cgroup is not None:
         cgroup.remove()
     return Capabilities(bwrap=bwrap, bwrap_version=version, cgroups=cgroup is not None)
@@ -189,7 +189,7 @@ class LocalSandbox(Sandbox):
         self._session_base = None
         if self.caps.cgroups:
             Cgroup.remove_orphans()
-            self._cgroup = Cgroup.create(f"{os.getpid()}-{uuid.uuid4().hex[:8]}", PIDS_MAX)
+            self._cgroup = Cgroup.create(Cgroup.owned_name(uuid.uuid4().hex[:8]), PIDS_MAX)
         if self.caps.bwrap:
             argv = [self.caps.bwrap, *_bwrap_args(), "--", _interpreter(), "-I", "-S", "-c",
                     runner_source(), *_runner_args()]
