@@ -15,10 +15,9 @@ from conftest import read_jsonl, write_jsonl
 from pytest_codeverify.engine import verify_case
 from pytest_codeverify.formats import Defaults
 from pytest_codeverify.formats.native import NativeReader
-from pytest_codeverify.sandbox import LocalSandbox
-from pytest_codeverify.sandbox.local import probe
+from pytest_codeverify.sandbox import LocalSandbox, UnisolatedSandbox
 
-pytestmark = pytest.mark.skipif(not probe().bwrap, reason="bubblewrap is not usable here: no namespace isolation")
+pytestmark = pytest.mark.sandbox
 
 
 @pytest.fixture(scope="module")
@@ -148,13 +147,11 @@ def test_kill_minus_one_inside_a_pid_namespace(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the cgroup that contains the fallback needs root")
-def test_fallback_without_bubblewrap_keeps_the_limits() -> None:
-    """Where bubblewrap is unusable the runner is a plain process: isolation is gone (the header
-    says so), but limits, verdicts and the cleanup of leftover processes still hold."""
-    from pytest_codeverify.sandbox.local import Capabilities
-
-    with LocalSandbox(Capabilities(bwrap=None, bwrap_version="", cgroups=True)) as fallback:
-        assert "NO namespace isolation" in fallback.description
+def test_unisolated_opt_in_keeps_the_limits() -> None:
+    """The explicit ``unisolated`` backend runs the runner as a plain process: isolation is gone
+    (the header says so), but limits, verdicts and the cleanup of leftover processes still hold."""
+    with UnisolatedSandbox() as fallback:
+        assert "NO ISOLATION" in fallback.description and not fallback.isolated
         assert output_of(fallback, "print(input)") == ("OK", "<built-in function input>")
         assert output_of(fallback, "while True:\n    pass", time_limit=1)[0] == "TLE"
         bomb = "x = []\nwhile True:\n    x.append(bytearray(8 << 20))"

@@ -1,6 +1,6 @@
 """The job runner: runs inside the isolation boundary and executes one job per forked child.
 
-This module, :mod:`.child`, :mod:`.cleanup` and :mod:`pytest_codeverify.protocol` are the only
+This module, :mod:`.child`, :mod:`.cleanup`, :mod:`.seccomp` and :mod:`pytest_codeverify.protocol` are the only
 code of the project that runs inside a sandbox. They depend on nothing but the standard library:
 the harness starts them as ``python3 -I -S -c <bundle>`` (see :mod:`.bundle`) inside bubblewrap or
 a container, never importing the package there.
@@ -23,7 +23,7 @@ import sys
 import time
 
 from ..protocol import STATUSES, hello_message, read_frame, write_all, write_frame
-from . import child
+from . import child, seccomp
 from .cleanup import _empty_dir, _remove_sysv_ipc
 
 _READ_CHUNK = 65536
@@ -291,6 +291,14 @@ def main() -> None:
         os.setgid(uid)
         os.setuid(uid)
     child._set_dumpable(0)  # the candidate's processes may not ptrace or read the runner's memory
+    try:
+        # Before the first fork, so every job inherits it; the runner itself needs none of the
+        # calls it denies (it forks without namespace flags, signals, waits and deletes files).
+        seccomp.install()
+    except (seccomp.SeccompError, OSError, AttributeError) as exc:
+        if "--isolated" in args:
+            sys.stderr.write(f"codeverify runner: cannot install the seccomp filter: {exc}\n")
+            sys.exit(2)
     if os.getpid() != 1:
         # Outside its own PID namespace, orphans of a job are re-parented to the runner, which
         # reaps them, instead of to the machine's init.
