@@ -270,6 +270,8 @@ class DockerSandbox(Sandbox):
         self._memory_mb = 0
         self._cgroup: Path | None = None
         self._oom_before = 0
+        #: Whether the runner's oom_score_adj is -1000 (needs root with CAP_SYS_RESOURCE).
+        self.oom_protected = False
         self._job_started = 0.0
         self.update_count = 0
         _LIVE.add(self)
@@ -322,8 +324,9 @@ class DockerSandbox(Sandbox):
             # The kernel's OOM killer must pick the job, never the runner.
             try:
                 Path(f"/proc/{host_pid}/oom_score_adj").write_text("-1000")
+                self.oom_protected = True
             except OSError:
-                pass
+                pass  # no CAP_SYS_RESOURCE here; each job raises its own score to the maximum
 
     def _send(self, data: bytes) -> None:
         if self._raw is None:

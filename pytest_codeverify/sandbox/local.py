@@ -119,6 +119,8 @@ class LocalSandbox(Sandbox):
         self._work_root: str | None = None
         self._stderr: Any = None
         self._oom_before = 0
+        #: Whether the runner's oom_score_adj is -1000 (see :meth:`_protect_runner`).
+        self.oom_protected = False
 
     @property
     def description(self) -> str:
@@ -163,15 +165,19 @@ class LocalSandbox(Sandbox):
         return pids
 
     def _protect_runner(self) -> None:
-        """Make the kernel's OOM killer spare bubblewrap and the runner (root only): each job's
-        process raises its own score back to the maximum, so the job is the one killed."""
+        """Make the kernel's OOM killer spare bubblewrap and the runner, where this process may
+        lower a score (root with CAP_SYS_RESOURCE); each job's process raises its own score to
+        the maximum either way, so a job is always the OOM killer's first choice."""
+        self.oom_protected = False
         if os.geteuid() != 0:
             return
-        for pid in self.runner_pids():
-            try:
+        pids = self.runner_pids()
+        try:
+            for pid in pids:
                 Path(f"/proc/{pid}/oom_score_adj").write_text("-1000")
-            except OSError:
-                pass
+        except OSError:
+            return  # no CAP_SYS_RESOURCE: scores cannot go below the harness's own
+        self.oom_protected = bool(pids)
 
     def _send(self, data: bytes) -> None:
         assert self._proc is not None and self._proc.stdin is not None
