@@ -74,10 +74,12 @@ def test_no_new_namespaces_but_ordinary_processes_and_threads_work(sandbox: Sand
     assert run(sandbox, clone_userns).split() == ["-1", "1"]
     # clone3 cannot be inspected: ENOSYS, so that the C library falls back to clone.
     assert run(sandbox, syscall_code("clone3", "None, 0")).split() == ["-1", "38"]
-    ordinary = ("import os, subprocess, threading, multiprocessing\n"
+    ordinary = ("import os, subprocess, threading\n"
                 "t = threading.Thread(target=print, args=('thread',)); t.start(); t.join()\n"
-                "print(subprocess.run(['/bin/sh', '-c', 'echo child'], capture_output=True, text=True).stdout.strip())\n"
-                "pid = os.fork()\nif pid == 0:\n    os._exit(7)\nprint('fork', os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))\n")
+                "shell = subprocess.run(['/bin/sh', '-c', 'echo child'], capture_output=True, text=True)\n"
+                "print(shell.stdout.strip())\n"
+                "pid = os.fork()\nif pid == 0:\n    os._exit(7)\n"
+                "print('fork', os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))\n")
     assert run(sandbox, ordinary).split("\n")[:3] == ["thread", "child", "fork 7"]
     assert run(sandbox, "import subprocess\nprint(subprocess.run(['unshare', '-U', 'true']).returncode)").strip() != "0"
 
