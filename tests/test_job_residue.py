@@ -185,3 +185,17 @@ def test_the_runner_itself_is_protected_from_the_oom_killer_and_jobs_are_not(san
     else:
         assert score <= int(Path("/proc/self/oom_score_adj").read_text()) < 1000
         assert not sandbox.oom_protected  # type: ignore[attr-defined]
+
+
+@pytest.mark.slow
+def test_a_job_that_fills_its_memory_with_directory_entries_ends_alone(sandbox: Sandbox) -> None:
+    """Links cost no data pages, only kernel memory (charged to the memory cgroup) or tmpfs
+    inodes: the job ends on its memory limit or a full disk, and the runner, which cleans up
+    after it in the same cgroup, lives on."""
+    code = ("import os\nopen('leaf', 'w').close()\nn = 0\ntry:\n    for i in range(3000000):\n"
+            "        os.link('leaf', f'link-with-a-longish-name-{i:08d}')\n        n += 1\n"
+            "except OSError as exc:\n    print('stopped', exc.errno)\n")
+    raw = sandbox.run(Job(code=code, cpu_limit=30, wall_limit=60, memory_limit_mb=48))
+    assert raw.oom_killed or raw.stdout.split() in (["stopped", "28"], ["stopped", "12"]), raw
+    assert run(sandbox, "import os\nprint(os.listdir('.'))").strip() == "[]"
+    assert sandbox.restarts == 0
