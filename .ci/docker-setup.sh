@@ -2,7 +2,7 @@
 # Prepare a Debian 12 machine (as root) for pytest-codeverify's docker tests:
 #   1. install docker.io and mmdebstrap from Debian's archive,
 #   2. start dockerd in the background unless a daemon already answers,
-#   3. build the sandbox image offline (fixtures/python/build-offline.sh)
+#   3. build the sandbox image offline (pytest_codeverify/sandbox/images/python/build-offline.sh)
 #      unless it already exists.
 # Safe to run repeatedly. Exits non-zero with a clear message on failure.
 #
@@ -115,6 +115,6 @@ if docker image inspect "$IMAGE" >/dev/null 2>&1; then
     log "image $IMAGE present"
 else
     log "building $IMAGE offline"
-    "$ROOT/fixtures/python/build-offline.sh" "$IMAGE" || die "building $IMAGE failed"
+    "$ROOT/pytest_codeverify/sandbox/images/python/build-offline.sh" "$IMAGE" || die "building $IMAGE failed"
 fi
 docker image inspect "$IMAGE" --format 'docker-setup: image {{index .RepoTags 0}} {{.Id}} size={{.Size}} python={{index .Config.Labels "codeverify.python.version"}}' >&2

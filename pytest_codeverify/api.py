@@ -23,23 +23,24 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .cases import (
+from .cases import Case, CaseError, TestSpec, check_language
+from .config import (
+    DEFAULT_IMAGE,
     DEFAULT_MEMORY_LIMIT,
     DEFAULT_OUTPUT_LIMIT,
     DEFAULT_TIME_LIMIT,
-    Case,
-    CaseError,
-    check_language,
+    REWARD_MODES,
+    choice,
     positive_int,
     positive_number,
 )
-from .engine import CaseReport, job_limits, verify_case
+from .engine import CaseReport, SandboxFailure, execute, job_limits, run_test, verify_case
 from .formats import Defaults, detect
-from .judge import REWARD_MODES, Verdict, shorten, verdict_of_run
-from .protocol import Job, RawResult, UnsupportedValue, decode_value, encode_value
+from .judge import Outcome, verdict_of_run
+from .protocol import Job, Mode, ProtocolError, RawResult, UnsupportedValue, Verdict, decode_value, encode_value
 from .sandbox import open_sandbox, resolve_backend
 from .sandbox.base import Sandbox as Backend
-from .sandbox.base import SandboxError
+from .text import shorten
 
 __all__ = ["Candidate", "CandidateError", "RunResult", "Sandbox"]
 
@@ -94,13 +95,11 @@ class CandidateError(Exception):
 
 
 def _check_limits(time_limit: float | None, memory_limit: int | None) -> None:
-    try:
-        if time_limit is not None:
-            positive_number(time_limit, "time_limit")
-        if memory_limit is not None:
-            positive_int(memory_limit, "memory_limit")
-    except CaseError as exc:
-        raise ValueError(str(exc)) from None
+    """Raises :class:`~pytest_codeverify.config.ConfigError` (a ``ValueError``) naming the limit."""
+    if time_limit is not None:
+        positive_number(time_limit, "time_limit")
+    if memory_limit is not None:
+        positive_int(memory_limit, "memory_limit")
 
 
 @dataclass(frozen=True)
@@ -140,9 +139,11 @@ class Candidate:
             raise TypeError(f"arguments must be plain built-in values to enter the sandbox: {exc}") from None
         shown = ", ".join([repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()])
         where = f"{self.entry_point}({shorten(shown, 120)})"
-        raw = self.sandbox._run(Job(code=self.code, mode="call", entry_point=self.entry_point, args=encoded_args,
-                                    kwargs=encoded_kwargs, **self.sandbox._limits(self.language, self.time_limit,
-                                                                                  self.memory_limit)))
+        raw = self.sandbox.execute(Job(code=self.code, mode=Mode.CALL.value, entry_point=self.entry_point,
+                                       args=encoded_args, kwargs=encoded_kwargs,
+                                       **self.sandbox.job_limits(self.language, self.time_limit, self.memory_limit)))
+        if isinstance(raw, SandboxFailure):
+            raise CandidateError(Verdict.SE, f"{where}: {raw.message}")
         stderr = raw.stderr.decode("utf-8", errors="replace")
         verdict, message = verdict_of_run(raw, self.memory_limit, self.time_limit)
         outcome = raw.outcome or {}
@@ -150,9 +151,11 @@ class Candidate:
             verdict, message = Verdict.RE, str(outcome.get("message") or "the call did not return")
         if verdict is not Verdict.AC:
             raise CandidateError(verdict, f"{where}: {message}", stderr)
+        if "value" not in outcome:  # never read a missing value as None
+            raise CandidateError(Verdict.SE, f"{where}: the sandbox reported a return without its value", stderr)
         try:
-            return decode_value(outcome.get("value"))
-        except (ValueError, TypeError) as exc:
+            return decode_value(outcome["value"])
+        except ProtocolError as exc:
             raise CandidateError(Verdict.WA, f"{where}: unreadable return value: {exc}", stderr) from None
 
     def run(self, stdin: str | bytes = "") -> RunResult:
@@ -176,18 +179,17 @@ class Sandbox:
     but never closed by this handle.
     """
 
-    def __init__(self, backend: str = "auto", *, time_limit: float = DEFAULT_TIME_LIMIT,
+    def __init__(self, backend: str = "auto", *, image: str = DEFAULT_IMAGE, time_limit: float = DEFAULT_TIME_LIMIT,
                  memory_limit: int = DEFAULT_MEMORY_LIMIT, output_limit: int = DEFAULT_OUTPUT_LIMIT,
                  reward_mode: str = "fraction", lenient_extraction: bool = False,
                  backend_provider: Callable[[], Backend] | None = None) -> None:
         if backend_provider is None:
             resolve_backend(backend)  # an unknown backend is an error now, not at first use
         _check_limits(time_limit, memory_limit)
-        if isinstance(output_limit, bool) or not isinstance(output_limit, int) or output_limit <= 0:
-            raise ValueError(f"output_limit must be a positive number of bytes, got {output_limit!r}")
-        if reward_mode not in REWARD_MODES:
-            raise ValueError(f"reward_mode must be one of {', '.join(REWARD_MODES)}, got {reward_mode!r}")
+        positive_int(output_limit, "output_limit")
+        choice(reward_mode, REWARD_MODES, "reward_mode")
         self.backend = backend
+        self.image = image
         self.time_limit = float(time_limit)
         self.memory_limit = memory_limit
         self.output_limit = output_limit
@@ -216,11 +218,9 @@ class Sandbox:
         cpu = float(time_limit) if time_limit is not None else self.time_limit
         memory = memory_limit if memory_limit is not None else self.memory_limit
         data = stdin.encode() if isinstance(stdin, str) else bytes(stdin)
-        job = Job(code=code, mode="stdin", stdin=data, **self._limits(language, cpu, memory))
-        try:
-            raw = self._run(job)
-        except SandboxError as exc:
-            return RunResult(Verdict.SE, "", "", None, 0.0, False, f"sandbox failure: {exc}")
+        raw = self.execute(Job(code=code, mode=Mode.STDIN.value, stdin=data, **self.job_limits(language, cpu, memory)))
+        if isinstance(raw, SandboxFailure):
+            return RunResult(Verdict.SE, "", "", None, 0.0, False, raw.message)
         verdict, message = verdict_of_run(raw, memory, cpu)
         return RunResult(verdict, raw.stdout.decode("utf-8", errors="replace"),
                          raw.stderr.decode("utf-8", errors="replace"), raw.exit_code, round(raw.cpu_s, 6),
@@ -265,15 +265,37 @@ class Sandbox:
 
     def verify_all(self, record: Mapping[str, Any] | Case, *, reward_mode: str | None = None) -> list[CaseReport]:
         """Like :meth:`verify`, one report per candidate of a record that holds several samples."""
-        mode = reward_mode or self.reward_mode
-        if mode not in REWARD_MODES:
-            raise ValueError(f"reward_mode must be one of {', '.join(REWARD_MODES)}, got {mode!r}")
-        backend = self._backend()
-        reports = [verify_case(backend, case, mode, self.output_limit) for case in self._cases(record)]
+        mode = choice(reward_mode or self.reward_mode, REWARD_MODES, "reward_mode")
+        reports = [self.verify_case(case, reward_mode=mode) for case in self._cases(record)]
         if self._listener is not None:
             for report in reports:
                 self._listener(report)
         return reports
+
+    def verify_case(self, case: Case, *, reward_mode: str | None = None) -> CaseReport:
+        """Run every test of an already-read :class:`~pytest_codeverify.cases.Case`; its report."""
+        mode = choice(reward_mode or self.reward_mode, REWARD_MODES, "reward_mode")
+        return verify_case(self._backend(), case, mode, self.output_limit)
+
+    def run_test(self, case: Case, test: TestSpec) -> Outcome:
+        """Run and judge one test of ``case`` (never raises for the candidate's or the sandbox's failures)."""
+        return run_test(self._backend(), case, test, self.output_limit)
+
+    def execute(self, job: Job) -> RawResult | SandboxFailure:
+        """Run one raw :class:`~pytest_codeverify.protocol.Job`; a sandbox failure comes back as
+        :class:`~pytest_codeverify.engine.SandboxFailure`, never as an exception."""
+        return execute(self._backend(), job)
+
+    def job_limits(self, language: str, cpu: float, memory: int) -> dict[str, Any]:
+        """The limit fields of a job run by this handle (see :func:`~pytest_codeverify.engine.job_limits`)."""
+        return job_limits(cpu, memory, self.output_limit, _language(language))
+
+    @property
+    def description(self) -> str:
+        """One line: the backend and the isolation in force (starts nothing)."""
+        from .sandbox import describe_backend
+
+        return describe_backend(self.backend, self.image)
 
     def _cases(self, record: Mapping[str, Any] | Case) -> list[Case]:
         if isinstance(record, Case):
@@ -330,14 +352,8 @@ class Sandbox:
         if self._provider is not None:
             return self._provider()
         if self._owned is None:
-            self._owned = open_sandbox(self.backend)  # started lazily by its first job
+            self._owned = open_sandbox(self.backend, self.image)  # started lazily by its first job
         return self._owned
-
-    def _run(self, job: Job) -> RawResult:
-        return self._backend().run(job)
-
-    def _limits(self, language: str, cpu: float, memory: int) -> dict[str, Any]:
-        return job_limits(cpu, memory, self.output_limit, _language(language))
 
 
 def _language(language: str) -> str:

@@ -11,10 +11,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import config
+from .config import DEFAULT_MEMORY_LIMIT, DEFAULT_TIME_LIMIT
+
 LANGUAGES = ("python",)
-DEFAULT_TIME_LIMIT = 2.0
-DEFAULT_MEMORY_LIMIT = 512
-DEFAULT_OUTPUT_LIMIT = 1 << 20
 COMPARE_MODES = ("tokens", "lines", "exact")
 
 
@@ -154,16 +154,19 @@ class Case:
 
 
 def positive_number(value: Any, name: str) -> float:
-    """Validate a positive, finite number from a record."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-        raise CaseError(f"must be a positive number, got {value!r}", field=name)
-    return float(value)
+    """Validate a positive, finite number from a record's field ``name``."""
+    try:
+        return config.positive_number(value, name)
+    except config.ConfigError as exc:
+        raise CaseError(str(exc).split(": ", 1)[1], field=name) from None
 
 
 def positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise CaseError(f"must be a positive integer, got {value!r}", field=name)
-    return value
+    """Validate a positive whole number from a record's field ``name``."""
+    try:
+        return config.positive_int(value, name)
+    except config.ConfigError as exc:
+        raise CaseError(str(exc).split(": ", 1)[1], field=name) from None
 
 
 def text(value: Any, name: str) -> str:

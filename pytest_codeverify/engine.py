@@ -1,7 +1,9 @@
 """The engine: run a case's tests in a sandbox and judge them. No pytest here.
 
-The plugin, the HTTP server and scripts all verify through these functions, so a verdict
-means the same thing wherever it was produced.
+The plugin, the HTTP server, the CLI and the Python API all verify through these functions,
+so a verdict means the same thing wherever it was produced. Data flows one way:
+case -> job (:func:`make_job`) -> raw result (:func:`execute`) -> verdict (:mod:`.judge`)
+-> reward and rewards line (:mod:`.rewards`).
 """
 
 from __future__ import annotations
@@ -10,20 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .cases import AssertTest, CallTest, Case, StdioTest, TestSpec
-from .judge import Outcome, Verdict, case_verdict, judge, reward
-from .protocol import Job, UnsupportedValue, encode_value
-from .sandbox.base import Sandbox, SandboxError
-
-#: The wall-clock backstop, as a multiple of the CPU limit plus slack: generous enough that
-#: a loaded machine does not turn valid programs into TLEs, tight enough that a sleeping or
-#: blocked program cannot hold a worker for long.
-WALL_FACTOR = 2.0
-WALL_SLACK_S = 1.0
-
-
-def wall_limit(cpu_limit: float) -> float:
-    """The wall-clock backstop of a job with this CPU limit."""
-    return cpu_limit * WALL_FACTOR + WALL_SLACK_S
+from .config import DEFAULT_OUTPUT_LIMIT, wall_limit
+from .judge import Outcome, judge
+from .protocol import Job, Mode, RawResult, UnsupportedValue, Verdict, encode_value
+from .rewards import case_line, case_verdict, reward, test_entry
+from .sandbox.base import Sandbox as Backend
+from .sandbox.base import SandboxError
 
 
 def job_limits(cpu_limit: float, memory_limit_mb: int, output_limit: int, language: str) -> dict[str, Any]:
@@ -32,23 +26,41 @@ def job_limits(cpu_limit: float, memory_limit_mb: int, output_limit: int, langua
                 memory_limit_mb=memory_limit_mb, output_limit=output_limit, language=language)
 
 
-def make_job(case: Case, test: TestSpec, output_limit: int = 1 << 20) -> Job:
+def make_job(case: Case, test: TestSpec, output_limit: int = DEFAULT_OUTPUT_LIMIT) -> Job:
     """The sandbox job for one test of a case (the expected value is left out on purpose)."""
     if case.code is None:
         raise ValueError("the case has no code to run")
     common: dict[str, Any] = dict(code=case.code, **job_limits(case.limit_for(test), case.memory_limit,
                                                                 output_limit, case.language))
     if isinstance(test, StdioTest):
-        return Job(mode="stdin", stdin=test.input.encode(), **common)
+        return Job(mode=Mode.STDIN.value, stdin=test.input.encode("utf-8", "surrogateescape"), **common)
     if isinstance(test, CallTest):
-        return Job(mode="call", entry_point=case.entry_point, args=encode_value(list(test.args)),
+        return Job(mode=Mode.CALL.value, entry_point=case.entry_point, args=encode_value(list(test.args)),
                    kwargs=encode_value(dict(test.kwargs)), args_source=test.args_source, **common)
     if isinstance(test, AssertTest):
-        return Job(mode="assert", setup=case.setup_code, assert_code=test.code, **common)
+        return Job(mode=Mode.ASSERT.value, setup=case.setup_code, assert_code=test.code, **common)
     raise TypeError(f"unknown test type {type(test).__name__}")
 
 
-def run_test(sandbox: Sandbox, case: Case, test: TestSpec, output_limit: int = 1 << 20) -> Outcome:
+@dataclass(frozen=True)
+class SandboxFailure:
+    """A job the sandbox could not run: the test's verdict is ``SE``, never the candidate's fault."""
+
+    message: str
+
+
+def execute(backend: Backend, job: Job) -> RawResult | SandboxFailure:
+    """Run one job; a failure of the sandbox itself comes back as :class:`SandboxFailure`.
+
+    The one place where "run, and on a sandbox failure give ``SE``" is written.
+    """
+    try:
+        return backend.run(job)
+    except SandboxError as exc:
+        return SandboxFailure(f"sandbox failure ({getattr(backend, 'name', '?')}): {exc}")
+
+
+def run_test(backend: Backend, case: Case, test: TestSpec, output_limit: int = DEFAULT_OUTPUT_LIMIT) -> Outcome:
     """Run and judge one test. Never raises for the candidate's or the sandbox's failures."""
     if case.code is None:
         return Outcome(Verdict.CE, case.code_error or "no code to run")
@@ -56,10 +68,9 @@ def run_test(sandbox: Sandbox, case: Case, test: TestSpec, output_limit: int = 1
         job = make_job(case, test, output_limit)
     except UnsupportedValue as exc:
         return Outcome(Verdict.SE, f"the test's arguments cannot be sent to the sandbox: {exc}")
-    try:
-        raw = sandbox.run(job)
-    except SandboxError as exc:
-        return Outcome(Verdict.SE, f"sandbox failure ({sandbox.name}): {exc}")
+    raw = execute(backend, job)
+    if isinstance(raw, SandboxFailure):
+        return Outcome(Verdict.SE, raw.message)
     return judge(case, test, raw)
 
 
@@ -72,7 +83,8 @@ class TestReport:
     outcome: Outcome
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "verdict": self.outcome.verdict.value, "time_s": self.outcome.time_s}
+        """This test's entry in the rewards line."""
+        return test_entry(self.name, self.outcome.verdict, self.outcome.time_s, self.outcome.message)
 
 
 @dataclass(frozen=True)
@@ -103,17 +115,7 @@ class CaseReport:
 
     def to_dict(self) -> dict[str, Any]:
         """The rewards-file line for this case."""
-        line: dict[str, Any] = {
-            "id": self.case.id, "problem_id": self.case.problem_id, "reward": self.reward,
-            "passed": self.passed, "total": self.total, "verdict": self.verdict.value,
-            "tests": [t.to_dict() for t in self.tests],
-        }
-        if self.case.extracted is not None:
-            line["extracted"] = self.case.extracted
-        if self.case.code_error:
-            line["error"] = self.case.code_error
-        line.update(self.extra)
-        return line
+        return case_line(self.case, (t.to_dict() for t in self.tests), self.reward_mode, self.extra)
 
     def explain(self) -> str:
         """A human-readable account of every test that did not pass."""
@@ -124,15 +126,9 @@ class CaseReport:
         return "\n".join(lines)
 
 
-def unreadable_line(record_id: str | None, error: object) -> dict[str, Any]:
-    """The rewards line of a record that could not be read: no tests, ``reward`` null, the error."""
-    return {"id": record_id, "problem_id": record_id, "reward": None, "passed": 0, "total": 0, "verdict": None,
-            "tests": [], "error": str(error)}
-
-
-def verify_case(sandbox: Sandbox, case: Case, reward_mode: str = "fraction",
-                output_limit: int = 1 << 20) -> CaseReport:
+def verify_case(backend: Backend, case: Case, reward_mode: str = "fraction",
+                output_limit: int = DEFAULT_OUTPUT_LIMIT) -> CaseReport:
     """Run every test of ``case`` and return its report."""
-    reports = tuple(TestReport(case.test_name(position), run_test(sandbox, case, test, output_limit))
+    reports = tuple(TestReport(case.test_name(position), run_test(backend, case, test, output_limit))
                     for position, test in enumerate(case.tests))
     return CaseReport(case, reports, reward_mode)

@@ -1,4 +1,5 @@
-"""The protocol between the in-sandbox runner and the trusted side. Standard library only.
+"""The protocol between the in-sandbox runner and the trusted side. Standard library only
+(and :mod:`.config`, which is too).
 
 This module is shipped into every sandbox beside the runner (see
 :mod:`pytest_codeverify.sandbox.bundle`), so both ends read and write messages with the same
@@ -18,6 +19,8 @@ import os
 import struct
 from dataclasses import dataclass, field
 from typing import Any
+
+from .config import DEFAULT_MEMORY_LIMIT, DEFAULT_OUTPUT_LIMIT, DEFAULT_TIME_LIMIT, wall_limit
 
 #: Version of the message shapes below; a runner greeting with another version is refused.
 PROTOCOL_VERSION = 2
@@ -197,10 +200,10 @@ class Job:
     code: str
     mode: str = Mode.STDIN.value
     stdin: bytes = b""
-    cpu_limit: float = 2.0
-    wall_limit: float = 5.0
-    memory_limit_mb: int = 512
-    output_limit: int = 1 << 20
+    cpu_limit: float = DEFAULT_TIME_LIMIT
+    wall_limit: float = wall_limit(DEFAULT_TIME_LIMIT)
+    memory_limit_mb: int = DEFAULT_MEMORY_LIMIT
+    output_limit: int = DEFAULT_OUTPUT_LIMIT
     entry_point: str | None = None
     args: Any = field(default_factory=list)
     kwargs: Any = field(default_factory=lambda: {"dict": []})

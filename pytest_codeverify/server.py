@@ -32,9 +32,10 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .cases import LANGUAGES, Case, CaseError, StdioTest, check_language
-from .engine import CaseReport, TestReport, make_job, run_test, unreadable_line
+from .engine import CaseReport, TestReport, make_job, run_test
 from .formats import READERS, Defaults, detect, given_id
 from .judge import Outcome, Verdict, classify
+from .rewards import unreadable_line
 from .sandbox import Sandbox, SandboxError
 from .server_nemo import NEMO_GYM_REWARD_MODE, is_nemo_gym_request, nemo_gym_case
 from .server_pool import PoolFull, SandboxPool

@@ -156,7 +156,7 @@ def test_expected_output_never_reaches_the_sandbox(sandbox: LocalSandbox) -> Non
 
 
 def test_reward_modes() -> None:
-    from pytest_codeverify.judge import reward
+    from pytest_codeverify.rewards import reward
 
     v = [Verdict.AC, Verdict.WA, Verdict.AC, Verdict.AC]
     assert reward(v) == 0.75
@@ -167,7 +167,7 @@ def test_reward_modes() -> None:
 def test_pass_at_k_matches_the_closed_form() -> None:
     from math import comb
 
-    from pytest_codeverify.judge import pass_at_k
+    from pytest_codeverify.rewards import pass_at_k
 
     for n, c, k in [(10, 3, 1), (10, 3, 5), (20, 0, 5), (5, 5, 5), (100, 17, 10)]:
         assert pass_at_k(n, c, k) == pytest.approx(1 - comb(n - c, k) / comb(n, k))

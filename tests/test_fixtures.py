@@ -32,14 +32,14 @@ def test_fixtures_work_without_codeverify(pytester: pytest.Pytester) -> None:
 
 def test_fixture_shares_the_plugins_sandbox_and_starts_it_lazily(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_shared="""
-        from pytest_codeverify.settings import SETTINGS_KEY
+        from pytest_codeverify.pytest_plugin.worker import worker_sandbox
 
         def test_shared(codeverify, pytestconfig):
-            settings = pytestconfig.stash[SETTINGS_KEY]
-            assert settings._sandbox is None          # nothing started before the first use
+            shared = worker_sandbox(pytestconfig)
+            assert shared._owned is None              # nothing started before the first use
             assert codeverify.run("print(1)").stdout == "1\\n"
-            assert settings._sandbox is not None      # ... and then it is the plugin's own
-            assert codeverify._backend() is settings._sandbox
+            assert shared._owned is not None          # ... and then it is the plugin's own
+            assert codeverify._backend() is shared._owned
     """)
     pytester.runpytest_subprocess("--codeverify", *NO_CACHE).assert_outcomes(passed=1)
 

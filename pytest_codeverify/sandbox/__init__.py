@@ -8,14 +8,11 @@ Running without isolation is only ever the explicit ``unisolated`` backend.
 
 from __future__ import annotations
 
+from ..config import BACKENDS, DEFAULT_IMAGE
 from ..protocol import Job, RawResult
 from .base import IsolationUnavailable, Sandbox, SandboxError
 from .bwrap import BWRAP_ENV, resolve_bwrap
 from .local import LocalSandbox, UnisolatedSandbox
-
-BACKENDS = ("auto", "local", "docker", "unisolated")
-#: The image the docker backend runs unless told otherwise (``--codeverify-image``).
-DEFAULT_IMAGE = "codeverify-sandbox:python"
 
 __all__ = ["BACKENDS", "BWRAP_ENV", "DEFAULT_IMAGE", "IsolationUnavailable", "Job", "LocalSandbox", "RawResult",
            "Sandbox", "SandboxError", "UnisolatedSandbox", "describe_backend", "open_sandbox", "resolve_backend",

@@ -19,6 +19,7 @@ _PACKAGE = Path(__file__).resolve().parent.parent
 #: (module name, path below the package, is a package) in dependency order.
 MODULES: tuple[tuple[str, str, bool], ...] = (
     ("pytest_codeverify", "", True),
+    ("pytest_codeverify.config", "config.py", False),
     ("pytest_codeverify.protocol", "protocol.py", False),
     ("pytest_codeverify.sandbox", "", True),
     ("pytest_codeverify.sandbox.cleanup", "sandbox/cleanup.py", False),

@@ -128,9 +128,11 @@ def _make_reporter(secret: list, _dumps=json.dumps, _write_all=write_all) -> Cal
         try:
             details = _dumps(payload)
         except BaseException as exc:
-            # Never an empty report: a value the encoder refused must not read as a result.
-            status = "unencodable"
-            details = '{"message": "the result could not be encoded: ' + type_name(type(exc)) + '"}'
+            # The status stands, the details are lost; but a returned value that could not be
+            # written must never read as a return without one.
+            if status == "ok":
+                status = "unencodable"
+            details = '{"message": "the report could not be encoded: ' + type_name(type(exc)) + '"}'
         try:
             _write_all(RESULT_FD, (prefix + status + " " + details + "\n").encode())
         except OSError:

@@ -38,6 +38,7 @@ import weakref
 from pathlib import Path
 from typing import Any
 
+from ..config import DEFAULT_MEMORY_LIMIT
 from ..protocol import Job, RawResult
 from . import DEFAULT_IMAGE
 from .base import Sandbox, SandboxError, runner_source
@@ -290,7 +291,7 @@ class DockerSandbox(Sandbox):
         except Exception as exc:
             raise SandboxError(f"no Docker daemon reachable: {exc}") from exc
         self._demux = _Demux()
-        self._memory_mb = self._memory_mb or 512
+        self._memory_mb = self._memory_mb or DEFAULT_MEMORY_LIMIT
         limit = f"{self._memory_mb + RUNNER_RESERVE_MB}m"
         ulimits = [docker.types.Ulimit(name="nofile", soft=NOFILE_LIMIT, hard=NOFILE_LIMIT),
                    docker.types.Ulimit(name="fsize", soft=FSIZE_LIMIT, hard=FSIZE_LIMIT),

@@ -1,6 +1,6 @@
 """``codeverify image build``: build the Docker backend's sandbox image on this machine.
 
-Two recipes live in ``fixtures/python``: a ``Dockerfile`` (needs an image registry for its
+Two recipes ship with the package, in ``sandbox/images/python``: a ``Dockerfile`` (needs an image registry for its
 ``python`` base image) and ``build-offline.sh`` (Debian's package archive, mmdebstrap and
 ``docker import``; needs root). ``--method auto`` asks the daemon whether the registry answers
 and uses the Dockerfile if so, the offline recipe otherwise (or when the Dockerfile build fails).
@@ -14,9 +14,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .sandbox import DEFAULT_IMAGE
+from ..config import DEFAULT_IMAGE
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "python"
+#: The image recipes, installed with the package (package data), so this works from a wheel.
+RECIPES = Path(__file__).resolve().parent.parent / "sandbox" / "images" / "python"
 METHODS = ("auto", "dockerfile", "offline")
 
 
@@ -28,7 +29,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     build.add_argument("--method", choices=METHODS, default="auto",
                        help="dockerfile (needs a registry), offline (root, mmdebstrap) or auto")
     build.add_argument("--force", action="store_true", help="rebuild although the tag exists")
-    build.add_argument("--fixtures", type=Path, default=FIXTURES, help="directory of the image recipes")
+    build.add_argument("--recipes", type=Path, default=RECIPES, help="directory of the image recipes")
     build.set_defaults(run=run_build)
 
 
@@ -51,21 +52,21 @@ def registry_reachable(client, image: str) -> bool:
     return True
 
 
-def choose_method(client, method: str, fixtures: Path) -> str:
+def choose_method(client, method: str, recipes: Path) -> str:
     """``dockerfile`` or ``offline``: what ``method`` means on this machine."""
     if method != "auto":
         return method
-    return "dockerfile" if registry_reachable(client, base_image(fixtures / "Dockerfile")) else "offline"
+    return "dockerfile" if registry_reachable(client, base_image(recipes / "Dockerfile")) else "offline"
 
 
-def build_offline(fixtures: Path, tag: str, force: bool) -> int:
-    script = fixtures / "build-offline.sh"
+def build_offline(recipes: Path, tag: str, force: bool) -> int:
+    script = recipes / "build-offline.sh"
     return subprocess.run(["bash", str(script), *(["--force"] if force else []), tag]).returncode
 
 
-def build_dockerfile(client, fixtures: Path, tag: str) -> int:
+def build_dockerfile(client, recipes: Path, tag: str) -> int:
     try:
-        client.images.build(path=str(fixtures), tag=tag, rm=True, pull=True)
+        client.images.build(path=str(recipes), tag=tag, rm=True, pull=True)
     except Exception as exc:
         print(f"codeverify image build: Dockerfile build failed: {exc}", file=sys.stderr)
         return 1
@@ -73,7 +74,7 @@ def build_dockerfile(client, fixtures: Path, tag: str) -> int:
 
 
 def run_build(args: argparse.Namespace) -> int:
-    from .sandbox import docker
+    from ..sandbox import docker
 
     try:
         client = docker._client()
@@ -84,16 +85,16 @@ def run_build(args: argparse.Namespace) -> int:
     if not args.force and any(args.tag in image.tags for image in client.images.list(name=args.tag.split(":")[0])):
         print(f"image {args.tag} is already present (use --force to rebuild)")
         return 0
-    if not (args.fixtures / "Dockerfile").is_file():
-        print(f"codeverify image build: no image recipes in {args.fixtures}", file=sys.stderr)
+    if not (args.recipes / "Dockerfile").is_file():
+        print(f"codeverify image build: no image recipes in {args.recipes}", file=sys.stderr)
         return 1
-    method = choose_method(client, args.method, args.fixtures)
+    method = choose_method(client, args.method, args.recipes)
     print(f"building {args.tag} with the {method} recipe", flush=True)
-    status = build_dockerfile(client, args.fixtures, args.tag) if method == "dockerfile" else 1
+    status = build_dockerfile(client, args.recipes, args.tag) if method == "dockerfile" else 1
     if status != 0 and args.method != "dockerfile":
         if method == "dockerfile":
             print("falling back to the offline recipe", flush=True)
-        status = build_offline(args.fixtures, args.tag, args.force)
+        status = build_offline(args.recipes, args.tag, args.force)
     if status == 0:
         print(f"built {args.tag}")
     return status

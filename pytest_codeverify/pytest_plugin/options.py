@@ -1,18 +1,24 @@
-"""pytest hooks and options of pytest-codeverify; the work is done by the modules they wire."""
+"""The plugin's command-line options and ini twins, read once into the config stash."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from . import fixtures
-from .collect import JsonlFile
-from .formats import READERS
-from .report import RewardReporter
-from .sandbox import BACKENDS, DEFAULT_IMAGE, describe_backend
-from .settings import SETTINGS_KEY, from_config, option
+from ..cases import CaseError
+from ..config import (
+    BACKENDS,
+    DEFAULT_IMAGE,
+    DEFAULT_MEMORY_LIMIT,
+    DEFAULT_OUTPUT_LIMIT,
+    DEFAULT_PASS_K,
+    DEFAULT_TIME_LIMIT,
+    ConfigError,
+    RunConfig,
+)
+from ..formats import READERS, Defaults, load_problems
 
 # Help texts are shared by each command-line option and its ini twin.
 OPTIONS: dict[str, tuple[str, str, Any]] = {
@@ -23,8 +29,9 @@ OPTIONS: dict[str, tuple[str, str, Any]] = {
     "codeverify_image": ("container image of the docker backend", "string", DEFAULT_IMAGE),
     "codeverify_rewards": ("write one JSON line of rewards per record to this path", "string", None),
     "codeverify_time_limit": ("default CPU time limit per test in seconds (a record's own limit wins)",
-                              "string", "2"),
-    "codeverify_memory_limit": ("default memory limit per test in MiB (a record's own limit wins)", "string", "512"),
+                              "string", str(DEFAULT_TIME_LIMIT)),
+    "codeverify_memory_limit": ("default memory limit per test in MiB (a record's own limit wins)", "string",
+                                str(DEFAULT_MEMORY_LIMIT)),
     "codeverify_reward": ("reward per record: fraction (passed/total) or all (1.0 only if all pass)",
                           "string", "fraction"),
     "codeverify_format": (f"dataset format: auto or one of {', '.join(READERS)}", "string", "auto"),
@@ -33,9 +40,9 @@ OPTIONS: dict[str, tuple[str, str, Any]] = {
     "codeverify_problems": ("problems file (JSONL, may be gzipped) joined with each samples line by task_id, "
                             "problem_id, question_id, id (or NeMo Gym prompt text)", "string", None),
     "codeverify_pass_k": ("comma-separated k values for pass@k over several samples per problem", "string",
-                          "1,5,10,100"),
+                          ",".join(map(str, DEFAULT_PASS_K))),
     "codeverify_output_limit": ("bytes of stdout (and of stderr) a test may write before OLE", "string",
-                                str(1 << 20)),
+                                str(DEFAULT_OUTPUT_LIMIT)),
     "codeverify_candidate": ("source file of the candidate the codeverify_candidate fixture hands out "
                              "(overrides the codeverify marker's code/path)", "string", None),
 }
@@ -45,7 +52,8 @@ METAVARS = {"codeverify_candidate": "PATH", "codeverify_rewards": "PATH", "codev
             "codeverify_pass_k": "K,K"}
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
+def add_options(parser: pytest.Parser) -> None:
+    """Register every option and its ini twin."""
     group = parser.getgroup("codeverify", "code verification of JSONL datasets")
     for name, (help_text, ini_type, default) in OPTIONS.items():
         flag = "--" + name.replace("_", "-")
@@ -57,38 +65,34 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         parser.addini(name, help_text, type=ini_type, default=default)  # type: ignore[arg-type]
 
 
-def _enabled(config: pytest.Config) -> bool:
-    return bool(option(config, "codeverify"))
+def option(config: pytest.Config, name: str) -> Any:
+    """An option's value from the command line, else from the ini file (or its default)."""
+    value = config.getoption(name)
+    return config.getini(name) if value is None else value
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    # The Python API's fixtures and marker work with or without --codeverify.
-    if not config.pluginmanager.is_registered(fixtures):
-        config.pluginmanager.register(fixtures, "codeverify-fixtures")
-    if not _enabled(config):
-        return
-    settings = from_config(config)
-    config.stash[SETTINGS_KEY] = settings
-    # A bad record is a collection error of its own; the other records must still run.
-    config.option.continue_on_collection_errors = True
-    if not hasattr(config, "workerinput"):  # the controller (or a serial run) reports
-        config.pluginmanager.register(RewardReporter(settings, config.rootpath), "codeverify-reporter")
+@dataclass(frozen=True)
+class Settings:
+    """The run's validated options and the defaults records inherit. Holds nothing live."""
+
+    run: RunConfig
+    defaults: Defaults
 
 
-def pytest_unconfigure(config: pytest.Config) -> None:
-    settings = config.stash.get(SETTINGS_KEY, None)
-    if settings is not None:
-        settings.close()
+def from_config(config: pytest.Config) -> Settings:
+    """Read and validate the run's options; a bad value is a usage error naming the option."""
+    try:
+        run = RunConfig.from_options(lambda key: option(config, key), tuple(READERS))
+    except ConfigError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    problems = None
+    if run.problems_path:
+        try:
+            problems = load_problems(run.problems_path)
+        except CaseError as exc:
+            raise pytest.UsageError(f"--codeverify-problems: {exc}") from None
+    return Settings(run, Defaults(time_limit=run.time_limit, memory_limit=run.memory_limit,
+                                  lenient_extraction=run.lenient_extraction, problems=problems))
 
 
-def pytest_report_header(config: pytest.Config) -> str | None:
-    settings = config.stash.get(SETTINGS_KEY, None)
-    if settings is None:
-        return None
-    return f"codeverify: backend {describe_backend(settings.backend, settings.image)}"
-
-
-def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    if not _enabled(parent.config) or not file_path.name.endswith((".jsonl", ".jsonl.gz")):
-        return None
-    return JsonlFile.from_parent(parent, path=file_path)
+SETTINGS_KEY = pytest.StashKey[Settings]()

@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from .sandbox import BACKENDS
+from ..config import BACKENDS
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -29,8 +29,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         import uvicorn
 
-        from .server import ServerConfig, create_app
-        from .server_pool import SandboxPool
+        from ..server import ServerConfig, create_app
+        from ..server_pool import SandboxPool
     except ImportError as exc:
         print(f"codeverify serve needs the server extra (pip install 'pytest-codeverify[server]'): {exc}",
               file=sys.stderr)

@@ -9,15 +9,14 @@ session's end.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .api import Candidate, Sandbox
-from .engine import CaseReport
-from .settings import SETTINGS_KEY, from_config
+from ..api import Candidate, Sandbox
+from ..engine import CaseReport
+from .worker import worker_sandbox
 
 #: The ``user_properties`` key under which each ``verify`` report (a rewards-file line as JSON
 #: text: only built-in types may travel from xdist workers) reaches the controller's reporter.
@@ -36,19 +35,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(scope="session")
-def _codeverify_sandbox(pytestconfig: pytest.Config) -> Iterator[Sandbox]:
-    """This worker's sandbox handle: the plugin's own under ``--codeverify``, else one of its own."""
-    settings = pytestconfig.stash.get(SETTINGS_KEY, None)
-    owned = settings is None
-    if settings is None:
-        settings = from_config(pytestconfig)
-    sandbox = Sandbox(settings.backend, time_limit=settings.defaults.time_limit,
-                      memory_limit=settings.defaults.memory_limit, output_limit=settings.output_limit,
-                      reward_mode=settings.reward_mode, lenient_extraction=settings.defaults.lenient_extraction,
-                      backend_provider=settings.sandbox)
-    yield sandbox
-    if owned:
-        settings.close()
+def _codeverify_sandbox(pytestconfig: pytest.Config) -> Sandbox:
+    """This worker's sandbox handle, shared with the JSONL items (closed when pytest ends)."""
+    return worker_sandbox(pytestconfig)
 
 
 @pytest.fixture

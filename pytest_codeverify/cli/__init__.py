@@ -1,4 +1,4 @@
-"""The ``codeverify`` command: one subcommand per module that offers one."""
+"""The ``codeverify`` command: one subcommand per module of this package."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import sys
 #: subcommand -> "module:function" that adds its arguments to a subparser and returns the
 #: function to run with the parsed arguments (imported only when needed).
 COMMANDS: dict[str, str] = {
-    "verify": "pytest_codeverify.cli_verify:register",
-    "serve": "pytest_codeverify.cli_serve:register",
-    "image": "pytest_codeverify.cli_image:register",
+    "verify": "pytest_codeverify.cli.verify:register",
+    "serve": "pytest_codeverify.cli.serve:register",
+    "image": "pytest_codeverify.cli.image:register",
 }
 
 

@@ -17,13 +17,13 @@ from typing import Any
 
 import pytest
 
-from .cases import Case
-from .collect import node_names
-from .engine import unreadable_line
+from ..cases import Case
+from ..formats import load_file
+from ..protocol import Verdict
+from ..rewards import case_line, pass_at_k, test_entry, unreadable_line
+from .collection import node_names
 from .fixtures import REPORT_PROPERTY
-from .formats import load_file
-from .judge import Verdict, case_verdict, pass_at_k, reward
-from .settings import Settings
+from .options import Settings
 
 
 @dataclass
@@ -107,11 +107,11 @@ class RewardReporter:
     @pytest.hookimpl
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         self.lines = self.build_lines(session.config) + self.verified_lines()
-        if self.settings.rewards_path is not None:
-            self.write(self.settings.rewards_path)
+        if self.settings.run.rewards_path is not None:
+            self.write(self.settings.run.rewards_path)
             passk = self.pass_at_k_table()
             if passk:
-                sibling = self.settings.rewards_path.with_name(self.settings.rewards_path.name + ".passk.json")
+                sibling = self.settings.run.rewards_path.with_name(self.settings.run.rewards_path.name + ".passk.json")
                 sibling.write_text(json.dumps(passk, indent=1) + "\n", encoding="utf-8")
 
     @pytest.hookimpl
@@ -126,21 +126,18 @@ class RewardReporter:
         for file_id in self.files:
             path = self.rootdir / file_id
             try:
-                records = list(load_file(path, self.settings.format, self.settings.defaults, display_path=file_id))
+                records = list(load_file(path, self.settings.run.format, self.settings.defaults, display_path=file_id))
             except Exception as exc:  # the file itself is unreadable: already a collection error
-                lines.append(CaseLine(file_id, 0, 0, {"id": file_id, "problem_id": file_id, "reward": None,
-                                                      "passed": 0, "total": 0, "verdict": "SE", "tests": [],
-                                                      "error": str(exc)}))
+                lines.append(CaseLine(file_id, 0, 0, unreadable_line(file_id, exc)))
                 continue
             found = sorted({r.format for r in records if r.format})
-            how = "detected" if self.settings.format == "auto" else "chosen"
+            how = "detected" if self.settings.run.format == "auto" else "chosen"
             self.formats[file_id] = f"{', '.join(found) or 'none'} ({how})"
             for record, case, name, error in node_names(records):
                 node = f"{file_id}::{name}"
                 if case is None:
                     if node in self.collect_errors or error is not None:
-                        lines.append(CaseLine(file_id, record.line, 0,
-                                              {**unreadable_line(record.id, error), "line": record.line}))
+                        lines.append(CaseLine(file_id, record.line, 0, unreadable_line(record.id, error, record.line)))
                     continue
                 line = self._case_line(case, node)
                 if line is not None:
@@ -155,24 +152,10 @@ class RewardReporter:
             if test_id not in self.collected:
                 continue
             result = self.results.get(test_id) or TestResult(Verdict.SE, 0.0, "no result was reported")
-            entry: dict[str, Any] = {"name": name, "verdict": result.verdict.value, "time_s": result.time_s}
-            if result.verdict is Verdict.SE:
-                entry["error"] = result.message
-            tests.append(entry)
+            tests.append(test_entry(name, result.verdict, result.time_s, result.message))
         if not tests:
             return None  # deselected
-        verdicts = [Verdict(t["verdict"]) for t in tests]
-        data: dict[str, Any] = {
-            "id": case.id, "problem_id": case.problem_id,
-            "reward": reward(verdicts, self.settings.reward_mode),
-            "passed": sum(v is Verdict.AC for v in verdicts), "total": len(verdicts),
-            "verdict": case_verdict(verdicts).value, "tests": tests,
-        }
-        if case.extracted is not None:
-            data["extracted"] = case.extracted
-        if case.code_error:
-            data["error"] = case.code_error
-        return data
+        return case_line(case, tests, self.settings.run.reward_mode)
 
     def verified_lines(self) -> list[CaseLine]:
         """The reports of Python tests' ``verify`` calls, after the JSONL records, in test order."""
@@ -213,8 +196,8 @@ class RewardReporter:
                       reverse=True)[:5]
         if slow and slow[0][0] > 0:
             out.append("  slowest: " + ", ".join(f"{name} {seconds:.3f}s {verdict}" for seconds, name, verdict in slow))
-        if self.settings.rewards_path is not None:
-            out.append(f"  rewards written to {self.settings.rewards_path}")
+        if self.settings.run.rewards_path is not None:
+            out.append(f"  rewards written to {self.settings.run.rewards_path}")
         return out
 
     def pass_at_k_table(self) -> dict[str, Any]:
@@ -230,7 +213,7 @@ class RewardReporter:
                 by_problem.setdefault(str(case["problem_id"]), []).append(case["verdict"] == "AC")
         if not by_problem or max(len(v) for v in by_problem.values()) < 2:
             return {}
-        ks = [k for k in self.settings.pass_k if all(len(v) >= k for v in by_problem.values())]
+        ks = [k for k in self.settings.run.pass_k if all(len(v) >= k for v in by_problem.values())]
         per_problem = {problem: {"n": len(v), "c": sum(v),
                                  **{f"pass@{k}": pass_at_k(len(v), sum(v), k) for k in ks}}
                        for problem, v in by_problem.items()}

@@ -7,12 +7,14 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .cases import AssertTest, CallTest, Case, CaseError, StdioTest
-from .engine import run_test, wall_limit
-from .formats import Record, load_file
-from .judge import Outcome, Verdict
-from .sandbox.base import RESULT_GRACE_S
-from .settings import SETTINGS_KEY
+from ..cases import AssertTest, CallTest, Case, CaseError, StdioTest
+from ..config import wall_limit
+from ..formats import Record, load_file
+from ..judge import Outcome
+from ..protocol import Verdict
+from ..sandbox.base import RESULT_GRACE_S
+from .options import SETTINGS_KEY
+from .worker import worker_sandbox
 
 if TYPE_CHECKING:
     from _pytest._code.code import ExceptionInfo, TerminalRepr
@@ -45,7 +47,7 @@ class JsonlFile(pytest.File):
     def collect(self) -> Iterable[pytest.Item | pytest.Collector]:
         settings = self.config.stash[SETTINGS_KEY]
         try:
-            records = list(load_file(self.path, settings.format, settings.defaults, display_path=self.nodeid))
+            records = list(load_file(self.path, settings.run.format, settings.defaults, display_path=self.nodeid))
         except CaseError as exc:
             raise self.CollectError(str(exc)) from None
         if not records:
@@ -105,8 +107,7 @@ class CodeverifyItem(pytest.Item):
 
     def setup(self) -> None:
         """Run and judge the test; a sandbox failure here makes the item an error, not a failure."""
-        settings = self.config.stash[SETTINGS_KEY]
-        outcome = run_test(settings.sandbox(), self.case, self.test, settings.output_limit)
+        outcome = worker_sandbox(self.config).run_test(self.case, self.test)
         self.outcome = outcome
         self.user_properties.extend([
             ("verdict", outcome.verdict.value), ("time_s", outcome.time_s),

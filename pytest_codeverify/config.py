@@ -1,0 +1,140 @@
+"""Limits, defaults and run options with their validation, in one place.
+
+Every entry point (the pytest plugin, the CLI, the HTTP server, the Python API) reads its
+options through :class:`RunConfig` and the validators here, so a default is written once and a
+bad value is refused the same way everywhere: a :class:`ConfigError` naming the option.
+Standard library only: it is shipped into the sandbox with :mod:`.protocol`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+#: CPU seconds a test may use unless its record says otherwise.
+DEFAULT_TIME_LIMIT = 2.0
+#: MiB of memory a test may use unless its record says otherwise.
+DEFAULT_MEMORY_LIMIT = 512
+#: Bytes of stdout (and of stderr) a test may write before it is stopped with ``OLE``.
+DEFAULT_OUTPUT_LIMIT = 1 << 20
+#: The wall-clock backstop, as a multiple of the CPU limit plus slack: generous enough that a
+#: loaded machine does not turn valid programs into TLEs, tight enough that a sleeping or
+#: blocked program cannot hold a worker for long.
+WALL_FACTOR = 2.0
+WALL_SLACK_S = 1.0
+#: How a record's reward is computed from its tests' verdicts.
+REWARD_MODES = ("fraction", "all")
+#: How code is extracted from a model's response.
+EXTRACT_MODES = ("strict", "lenient")
+#: k values of pass@k reported by default.
+DEFAULT_PASS_K = (1, 5, 10, 100)
+#: Sandbox backends a user may name; ``auto`` picks Docker when usable, else local (which refuses
+#: where it cannot isolate); ``unisolated`` runs without isolation, an explicit opt-in only.
+BACKENDS = ("auto", "local", "docker", "unisolated")
+#: The image the docker backend runs unless told otherwise.
+DEFAULT_IMAGE = "codeverify-sandbox:python"
+
+
+class ConfigError(ValueError):
+    """An option with a bad value; the message names the option."""
+
+    def __init__(self, option: str, message: str) -> None:
+        self.option = option
+        super().__init__(f"{option}: {message}")
+
+
+def wall_limit(cpu_limit: float) -> float:
+    """The wall-clock backstop of a job with this CPU limit."""
+    return cpu_limit * WALL_FACTOR + WALL_SLACK_S
+
+
+def positive_number(value: Any, option: str, *, parse_text: bool = False) -> float:
+    """A positive, finite number; with ``parse_text``, also its text (``"2.5"`` from a command line)."""
+    if parse_text and isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            raise ConfigError(option, f"expected a number, got {value!r}") from None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise ConfigError(option, f"must be a positive number, got {value!r}")
+    return float(value)
+
+
+def positive_int(value: Any, option: str, *, parse_text: bool = False) -> int:
+    """A positive integer; with ``parse_text``, also its text (``"512"`` from a command line)."""
+    if parse_text and isinstance(value, str):
+        try:
+            value = int(value)
+        except ValueError:
+            raise ConfigError(option, f"expected a whole number, got {value!r}") from None
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ConfigError(option, f"must be a positive whole number, got {value!r}")
+    return value
+
+
+def choice(value: Any, choices: tuple[str, ...], option: str) -> str:
+    """One of ``choices``."""
+    text = str(value)
+    if text not in choices:
+        raise ConfigError(option, f"{text!r} is not one of {', '.join(choices)}")
+    return text
+
+
+def pass_k_values(value: Any, option: str) -> tuple[int, ...]:
+    """Sorted, distinct positive k values from ``"1,10"`` or a sequence of ints."""
+    parts = str(value).split(",") if isinstance(value, str) else list(value)
+    try:
+        ks = tuple(sorted({int(part) for part in parts if str(part).strip()}))
+    except (TypeError, ValueError):
+        ks = ()
+    if not ks or min(ks) < 1:
+        raise ConfigError(option, f"expected positive integers like 1,10, got {value!r}")
+    return ks
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """What a run was asked to do, validated. Owns nothing live (no sandbox, no files open)."""
+
+    backend: str = "auto"
+    image: str = DEFAULT_IMAGE
+    rewards_path: Path | None = None
+    reward_mode: str = "fraction"
+    format: str = "auto"
+    time_limit: float = DEFAULT_TIME_LIMIT
+    memory_limit: int = DEFAULT_MEMORY_LIMIT
+    output_limit: int = DEFAULT_OUTPUT_LIMIT
+    lenient_extraction: bool = False
+    pass_k: tuple[int, ...] = DEFAULT_PASS_K
+    problems_path: str | None = None
+
+    @classmethod
+    def from_options(cls, get: Callable[[str], Any], formats: tuple[str, ...],
+                     name: Callable[[str], str] = lambda key: "--" + key.replace("_", "-")) -> RunConfig:
+        """Read and validate every option through ``get(key)`` (keys like ``codeverify_time_limit``);
+        ``name`` turns a key into the option's name for error messages."""
+
+        def value(key: str) -> Any:
+            return get(f"codeverify_{key}")
+
+        def named(key: str) -> str:
+            return name(f"codeverify_{key}")
+
+        rewards = value("rewards")
+        problems = value("problems")
+        return cls(
+            backend=choice(value("backend"), BACKENDS, named("backend")),
+            image=str(value("image") or DEFAULT_IMAGE),
+            rewards_path=Path(rewards) if rewards else None,
+            reward_mode=choice(value("reward"), REWARD_MODES, named("reward")),
+            format=choice(value("format"), ("auto", *formats), named("format")),
+            time_limit=positive_number(value("time_limit"), named("time_limit"), parse_text=True),
+            memory_limit=positive_int(value("memory_limit"), named("memory_limit"), parse_text=True),
+            output_limit=positive_int(value("output_limit"), named("output_limit"), parse_text=True),
+            lenient_extraction=choice(value("extract"), EXTRACT_MODES, named("extract")) == "lenient",
+            pass_k=pass_k_values(value("pass_k"), named("pass_k")),
+            problems_path=str(problems) if problems else None,
+        )

@@ -1,0 +1,51 @@
+"""pytest hooks of pytest-codeverify: thin wiring; the work is done by the modules they call."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from . import fixtures
+from .collection import JsonlFile
+from .options import SETTINGS_KEY, add_options, from_config, option
+from .reporting import RewardReporter
+from .worker import close_worker_sandbox, describe_worker_backend
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_options(parser)
+
+
+def _enabled(config: pytest.Config) -> bool:
+    return bool(option(config, "codeverify"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The Python API's fixtures and marker work with or without --codeverify.
+    if not config.pluginmanager.is_registered(fixtures):
+        config.pluginmanager.register(fixtures, "codeverify-fixtures")
+    if not _enabled(config):
+        return
+    settings = from_config(config)
+    config.stash[SETTINGS_KEY] = settings
+    # A bad record is a collection error of its own; the other records must still run.
+    config.option.continue_on_collection_errors = True
+    if not hasattr(config, "workerinput"):  # the controller (or a serial run) reports
+        config.pluginmanager.register(RewardReporter(settings, config.rootpath), "codeverify-reporter")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    close_worker_sandbox(config)
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    if SETTINGS_KEY not in config.stash:
+        return None
+    return f"codeverify: backend {describe_worker_backend(config)}"
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if not _enabled(parent.config) or not file_path.name.endswith((".jsonl", ".jsonl.gz")):
+        return None
+    return JsonlFile.from_parent(parent, path=file_path)

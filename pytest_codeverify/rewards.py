@@ -1,0 +1,89 @@
+"""Rewards: verdicts -> a record's reward, pass@k, and the rewards-file line. No sandbox here.
+
+Every rewards line (from the pytest plugin, ``codeverify verify``, the server and the Python
+API) is built by :func:`case_line` or :func:`unreadable_line`, so the file means the same
+whichever entry point wrote it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from .config import REWARD_MODES
+from .protocol import Verdict
+
+if TYPE_CHECKING:
+    from .cases import Case
+
+__all__ = ["REWARD_MODES", "case_line", "case_verdict", "pass_at_k", "reward", "test_entry", "unreadable_line"]
+
+
+def case_verdict(verdicts: Sequence[Verdict]) -> Verdict:
+    """``AC`` when every test passed, else the verdict of the first test that did not."""
+    for verdict in verdicts:
+        if verdict is not Verdict.AC:
+            return verdict
+    return Verdict.AC
+
+
+def reward(verdicts: Sequence[Verdict], mode: str = "fraction") -> float | None:
+    """The case's reward: ``None`` when any test hit ``SE`` (not the candidate's fault).
+
+    ``fraction``: passed / total. ``all``: 1.0 only when every test passed.
+    """
+    if not verdicts or any(v is Verdict.SE for v in verdicts):
+        return None
+    passed = sum(v is Verdict.AC for v in verdicts)
+    if mode == "all":
+        return 1.0 if passed == len(verdicts) else 0.0
+    return passed / len(verdicts)
+
+
+def pass_at_k(n: int, c: int, k: int) -> float:
+    """Unbiased pass@k from ``n`` samples of which ``c`` are correct (Chen et al., 2021)."""
+    if n - c < k:
+        return 1.0
+    product = 1.0
+    for i in range(n - c + 1, n + 1):
+        product *= 1.0 - k / i
+    return 1.0 - product
+
+
+def test_entry(name: str, verdict: Verdict, time_s: float, message: str = "") -> dict[str, Any]:
+    """One test's entry in a rewards line; an ``SE`` carries its cause as ``error``."""
+    entry: dict[str, Any] = {"name": name, "verdict": verdict.value, "time_s": time_s}
+    if verdict is Verdict.SE and message:
+        entry["error"] = message
+    return entry
+
+
+test_entry.__test__ = False  # type: ignore[attr-defined]  # a builder, not a test pytest should collect
+
+
+def case_line(case: Case, tests: Iterable[dict[str, Any]], reward_mode: str = "fraction",
+              extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The rewards line of a case whose tests ran: entries from :func:`test_entry`."""
+    entries = list(tests)
+    verdicts = [Verdict(t["verdict"]) for t in entries]
+    line: dict[str, Any] = {
+        "id": case.id, "problem_id": case.problem_id, "reward": reward(verdicts, reward_mode),
+        "passed": sum(v is Verdict.AC for v in verdicts), "total": len(verdicts),
+        "verdict": case_verdict(verdicts).value, "tests": entries,
+    }
+    if case.extracted is not None:
+        line["extracted"] = case.extracted
+    if case.code_error:
+        line["error"] = case.code_error
+    line.update(extra or {})
+    return line
+
+
+def unreadable_line(record_id: str | None, error: object, line: int | None = None) -> dict[str, Any]:
+    """The rewards line of a record (or file) that could not be read: no tests, ``reward`` and
+    ``verdict`` null, and the error, so that every input record still yields one line."""
+    data: dict[str, Any] = {"id": record_id, "problem_id": record_id, "reward": None, "passed": 0, "total": 0,
+                            "verdict": None, "tests": [], "error": str(error)}
+    if line is not None:
+        data["line"] = line
+    return data
