@@ -196,6 +196,6 @@ def test_a_job_that_fills_its_memory_with_directory_entries_ends_alone(sandbox: 
             "        os.link('leaf', f'link-with-a-longish-name-{i:08d}')\n        n += 1\n"
             "except OSError as exc:\n    print('stopped', exc.errno)\n")
     raw = sandbox.run(Job(code=code, cpu_limit=30, wall_limit=60, memory_limit_mb=48))
-    assert raw.oom_killed or raw.stdout.split() in (["stopped", "28"], ["stopped", "12"]), raw
+    assert raw.oom_killed or raw.stdout.decode().split() in (["stopped", "28"], ["stopped", "12"]), raw
     assert run(sandbox, "import os\nprint(os.listdir('.'))").strip() == "[]"
     assert sandbox.restarts == 0
