@@ -199,3 +199,15 @@ def test_a_job_that_fills_its_memory_with_directory_entries_ends_alone(sandbox: 
     assert raw.oom_killed or raw.stdout.decode().split() in (["stopped", "28"], ["stopped", "12"]), raw
     assert run(sandbox, "import os\nprint(os.listdir('.'))").strip() == "[]"
     assert sandbox.restarts == 0
+
+
+def test_jobs_hold_no_capabilities_and_the_work_area_caps_its_inodes(sandbox: Sandbox) -> None:
+    """The runner mounts the work area with an inode cap (files and hard links) and then gives up
+    every capability, so neither it nor a job can mount, or lift the cap."""
+    code = ("import os\nstatus = dict(line.split(':', 1) for line in open('/proc/self/status'))\n"
+            "print(*(int(status[k], 16) for k in ('CapEff', 'CapPrm', 'CapBnd', 'CapAmb')),\n"
+            "      os.statvfs('/tmp').f_files)")
+    assert run(sandbox, code).split() == ["0", "0", "0", "0", "65536"]
+    runner = _runner_host_pid(sandbox)
+    status = dict(line.split(":", 1) for line in Path(f"/proc/{runner}/status").read_text().splitlines())
+    assert [int(status[key], 16) for key in ("CapEff", "CapPrm", "CapBnd")] == [0, 0, 0]

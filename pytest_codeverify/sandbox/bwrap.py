@@ -21,6 +21,9 @@ BWRAP_ENV = "CODEVERIFY_BWRAP"
 WORK_AREA_MB = 256
 #: Size of /dev/shm (POSIX shared memory, multiprocessing's semaphores).
 SHM_MB = 64
+#: Inodes (files, directories, and hard links, which tmpfs counts too) of /tmp and /dev/shm.
+WORK_AREA_INODES = 65536
+SHM_INODES = 4096
 NOBODY = 65534
 
 #: What to do when no isolating backend can run, appended to every such error.
@@ -91,12 +94,14 @@ def bwrap_args() -> list[str]:
         # As root, no user namespace: the runner drops to the host's real nobody itself
         # (``--drop-to``), so even an escaped candidate holds no one's files. In a user
         # namespace it would be mapped to root's uid on the host.
-        identity = ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+        identity = ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID",
+                    "--cap-add", "CAP_SYS_ADMIN", "--cap-add", "CAP_SETPCAP"]
     else:
         # Unprivileged: a user namespace maps the caller's uid to nobody inside; the runner's
         # seccomp filter keeps jobs from making further namespaces.
         namespaces.append("--unshare-user")
-        identity = ["--uid", str(NOBODY), "--gid", str(NOBODY), "--cap-drop", "ALL"]
+        identity = ["--uid", str(NOBODY), "--gid", str(NOBODY), "--cap-drop", "ALL", "--cap-add", "CAP_SYS_ADMIN",
+                    "--cap-add", "CAP_SETPCAP"]
     args = [
         *namespaces, "--die-with-parent", "--as-pid-1", "--new-session", "--hostname", "sandbox",
         "--ro-bind", "/usr", "/usr",
@@ -117,8 +122,10 @@ def bwrap_args() -> list[str]:
     for name in ("/etc/ld.so.cache", "/etc/localtime", "/etc/alternatives"):
         args += ["--ro-bind-try", name, name]
     # Everything but /tmp and /dev/shm (emptied after every job) is read-only, bwrap's own
-    # root and /dev included: a file left anywhere else would outlive its test. Both tmpfs
-    # have a size cap; their inodes are kernel memory charged to the sandbox's memory cgroup.
+    # root and /dev included: a file left anywhere else would outlive its test. The runner
+    # mounts both again with an inode cap too (see runner_args), then drops CAP_SYS_ADMIN and
+    # CAP_SETPCAP, which it is started with for that and to empty its bounding set (plus
+    # CAP_SETUID/SETGID as root, to become nobody).
     args += [
         "--proc", "/proc", "--ro-bind", "/proc/sys", "/proc/sys",
         "--dev", "/dev", "--perms", "1777", "--size", str(SHM_MB << 20), "--tmpfs", "/dev/shm",
@@ -132,5 +139,7 @@ def bwrap_args() -> list[str]:
 
 def runner_args() -> list[str]:
     """Arguments of the runner inside bubblewrap."""
-    args = ["--work-root", "/tmp", "--isolated"]
+    args = ["--work-root", "/tmp", "--isolated",
+            "--tmpfs", f"/tmp:{WORK_AREA_MB << 20}:{WORK_AREA_INODES}",
+            "--tmpfs", f"/dev/shm:{SHM_MB << 20}:{SHM_INODES}"]
     return [*args, "--drop-to", str(NOBODY)] if privileged() else args
