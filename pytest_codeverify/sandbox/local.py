@@ -32,7 +32,16 @@ from typing import Any
 
 from ..protocol import Job
 from .base import IsolationUnavailable, Sandbox, SandboxError, runner_source
-from .bwrap import WORK_AREA_MB, bwrap_args, diagnose, interpreter, privileged, resolve_bwrap, runner_args
+from .bwrap import (
+    WORK_AREA_INODES,
+    WORK_AREA_MB,
+    bwrap_args,
+    diagnose,
+    interpreter,
+    privileged,
+    resolve_bwrap,
+    runner_args,
+)
 from .cgroups import Cgroup
 
 #: Processes (and threads) one job may have at once.
@@ -100,8 +109,8 @@ def describe(caps: Capabilities) -> str:
         return f"REFUSING TO RUN CANDIDATE CODE (every test will be SE): {caps.problem}"
     users = "uid nobody" if privileged() else "user namespace"
     return (f"bubblewrap {caps.bwrap_version} ({users}; pid, net, mount, ipc, uts namespaces; read-only system; "
-            f"{WORK_AREA_MB} MiB tmpfs work area; runner is PID 1; seccomp: no keyrings, mqueues, new namespaces, "
-            f"mounts, bpf, ptrace), {_limits_text(caps)}")
+            f"{WORK_AREA_MB} MiB, {WORK_AREA_INODES} inode tmpfs work area; no capabilities; runner is PID 1; "
+            f"seccomp: no keyrings, mqueues, new namespaces, mounts, bpf, ptrace), {_limits_text(caps)}")
 
 
 class LocalSandbox(Sandbox):

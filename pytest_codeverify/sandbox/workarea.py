@@ -11,6 +11,7 @@ the first job.
 
 from __future__ import annotations
 
+import ctypes
 import os
 
 _MS_NOSUID = 2
@@ -24,17 +25,15 @@ _PR_CAP_AMBIENT_CLEAR_ALL = 4
 _CAPABILITY_VERSION_3 = 0x20080522
 
 
-def _libc():  # type: ignore[no-untyped-def]
-    import ctypes
-
-    return ctypes, ctypes.CDLL(None, use_errno=True)
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)
 
 
 def private_mounts() -> None:
     """Enter a mount namespace of the runner's own: without root, bubblewrap runs the runner in
     a user namespace nested in the one that owns the sandbox's mounts, where its capability
     would not reach them. Mounts made here propagate nowhere."""
-    ctypes, libc = _libc()
+    libc = _libc()
     if libc.unshare(_CLONE_NEWNS) != 0 or libc.mount(None, b"/", None, _MS_REC | _MS_PRIVATE, None) != 0:
         number = ctypes.get_errno()
         raise OSError(number, f"private mount namespace: {os.strerror(number)}")
@@ -43,7 +42,7 @@ def private_mounts() -> None:
 def mount_tmpfs(path: str, size: int, inodes: int, mode: int = 0o1777) -> None:
     """Mount a fresh tmpfs of at most ``size`` bytes and ``inodes`` inodes (hard links count
     too) over ``path``. Raises OSError when the kernel refuses."""
-    ctypes, libc = _libc()
+    libc = _libc()
     options = f"size={size},nr_inodes={inodes},mode={mode:o}".encode()
     if libc.mount(b"tmpfs", path.encode(), b"tmpfs", _MS_NOSUID | _MS_NODEV, options) != 0:
         number = ctypes.get_errno()
@@ -52,7 +51,7 @@ def mount_tmpfs(path: str, size: int, inodes: int, mode: int = 0o1777) -> None:
 
 def drop_bounding_set() -> None:
     """Empty the capability bounding set (needs CAP_SETPCAP; without it, a no-op)."""
-    _, libc = _libc()
+    libc = _libc()
     for cap in range(64):
         libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0)  # EINVAL past the last capability
 
@@ -60,7 +59,7 @@ def drop_bounding_set() -> None:
 def drop_capabilities() -> None:
     """Give up every capability: bounding set (where still allowed), ambient, and the effective,
     permitted and inheritable sets. Raises OSError when the capability sets cannot be cleared."""
-    ctypes, libc = _libc()
+    libc = _libc()
     drop_bounding_set()
     libc.prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
 
