@@ -1,9 +1,11 @@
 """The job runner: runs inside the isolation boundary and executes one job per forked child.
 
-This module, :mod:`.child`, :mod:`.cleanup`, :mod:`.seccomp` and :mod:`pytest_codeverify.protocol` are the only
-code of the project that runs inside a sandbox. They depend on nothing but the standard library:
-the harness starts them as ``python3 -I -S -c <bundle>`` (see :mod:`.bundle`) inside bubblewrap or
-a container, never importing the package there.
+This module, :mod:`.child`, :mod:`.cleanup`, :mod:`.seccomp`, :mod:`.workarea` and
+:mod:`pytest_codeverify.protocol` are the only code of the project that runs inside a sandbox.
+They depend on nothing but the standard library: the harness starts them as
+``python3 -I -S -c <bundle>`` (see :mod:`.bundle`) inside bubblewrap or a container, never
+importing the package there. Before its first job the runner confines itself (:func:`_confine`):
+work areas mounted, identity and every capability given up, the seccomp filter installed.
 
 The runner reads job frames on its original stdin and writes result frames on its original
 stdout (see :mod:`pytest_codeverify.protocol`), after moving both to high file descriptors so that
