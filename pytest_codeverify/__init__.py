@@ -8,6 +8,7 @@ from .cases import CaseError
 from .engine import CaseReport, TestReport
 from .judge import Verdict
 from .sandbox.base import SandboxError
+from .sessions import Session, SessionResult
 
 __all__ = ["Candidate", "CandidateError", "CaseError", "CaseReport", "RunResult", "Sandbox", "SandboxError",
-           "TestReport", "Verdict"]
+           "Session", "SessionResult", "TestReport", "Verdict"]

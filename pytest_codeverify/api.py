@@ -40,6 +40,7 @@ from .judge import Outcome, verdict_of_run
 from .protocol import Job, Mode, ProtocolError, RawResult, UnsupportedValue, Verdict, decode_value, encode_value
 from .sandbox import open_sandbox, resolve_backend
 from .sandbox.base import Sandbox as Backend
+from .sessions import Session
 from .text import shorten
 
 __all__ = ["Candidate", "CandidateError", "RunResult", "Sandbox"]
@@ -221,7 +222,7 @@ class Sandbox:
         raw = self.execute(Job(code=code, mode=Mode.STDIN.value, stdin=data, **self.job_limits(language, cpu, memory)))
         if isinstance(raw, SandboxFailure):
             return RunResult(Verdict.SE, "", "", None, 0.0, False, raw.message)
-        verdict, message = verdict_of_run(raw, memory, cpu)
+        verdict, message = verdict_of_run(raw, memory, cpu, language)
         return RunResult(verdict, raw.stdout.decode("utf-8", errors="replace"),
                          raw.stderr.decode("utf-8", errors="replace"), raw.exit_code, round(raw.cpu_s, 6),
                          raw.stdout_truncated or raw.stderr_truncated, message)
@@ -245,6 +246,24 @@ class Sandbox:
                          time_limit=float(time_limit) if time_limit is not None else self.time_limit,
                          memory_limit=memory_limit if memory_limit is not None else self.memory_limit,
                          sandbox=self, path=source_path)
+
+    def session(self, *, time_limit: float | None = None, memory_limit: int | None = None) -> Session:
+        """A tool session: a persistent Python interpreter in a sandbox of its own.
+
+        Each :meth:`~pytest_codeverify.sessions.Session.execute` runs one cell; globals,
+        imports and files in /tmp stay for the next cell, as an agent's tool calls expect.
+        ``time_limit`` (CPU seconds per call) and ``memory_limit`` (MiB, across calls) default
+        to this handle's. Use it as a context manager::
+
+            with sb.session() as s:
+                s.execute("x = 6")
+                assert s.execute("x * 7").result == "42"
+        """
+        _check_limits(time_limit, memory_limit)
+        return Session(open_sandbox(self.backend),
+                       time_limit=float(time_limit) if time_limit is not None else self.time_limit,
+                       memory_limit=memory_limit if memory_limit is not None else self.memory_limit,
+                       output_limit=self.output_limit)
 
     # -- verifying --------------------------------------------------------------------------
 

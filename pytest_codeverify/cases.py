@@ -7,14 +7,14 @@ the engine runs them. Nothing here runs code.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import config
+from . import config, languages
 from .config import DEFAULT_MEMORY_LIMIT, DEFAULT_TIME_LIMIT
 
-LANGUAGES = ("python",)
+#: Every language a record may name (see :mod:`pytest_codeverify.languages`).
+LANGUAGES = languages.names()
 COMPARE_MODES = ("tokens", "lines", "exact")
 
 
@@ -33,7 +33,10 @@ class CaseError(ValueError):
         return CaseError(self.message, path=path, line=line, field=self.field)
 
     def __str__(self) -> str:
-        where = f"{self.path}:{self.line}: " if self.path else (f"line {self.line}: " if self.line else "")
+        if self.path:  # a whole-file error (unreadable file) has no line to name
+            where = f"{self.path}:{self.line}: " if self.line else f"{self.path}: "
+        else:
+            where = f"line {self.line}: " if self.line else ""
         what = f"field {self.field!r}: " if self.field else ""
         return f"{where}{what}{self.message}"
 
@@ -53,7 +56,7 @@ class Compare:
             return cls(value)
         if isinstance(value, dict) and set(value) == {"float"}:
             tol = value["float"]
-            if isinstance(tol, (int, float)) and not isinstance(tol, bool) and math.isfinite(tol) and tol >= 0:
+            if isinstance(tol, (int, float)) and not isinstance(tol, bool) and config.finite(tol) and tol >= 0:
                 return cls("float", float(tol))
         raise CaseError(f"must be one of {', '.join(COMPARE_MODES)} or {{\"float\": <tolerance>}}, "
                         f"got {value!r}", field="compare")
@@ -144,6 +147,9 @@ class Case:
     format: str = "native"
     extracted: str | None = None  # what was extracted from ``response`` (for the rewards file)
 
+    def __post_init__(self) -> None:
+        check_test_kinds(self.language, self.tests)
+
     def test_name(self, position: int) -> str:
         """The stable, unique name of the test at ``position``."""
         test = self.tests[position]
@@ -176,7 +182,20 @@ def text(value: Any, name: str) -> str:
 
 
 def check_language(value: Any) -> str:
-    language = text(value, "language").lower()
+    """A record's language as a registry name: a name (any case) or CodeContests' numeric code."""
+    coded = languages.from_code(value)
+    language = coded if coded is not None else text(value, "language").lower()
     if language not in LANGUAGES:
-        raise CaseError(f"unknown language {value!r} (supported: {', '.join(LANGUAGES)})", field="language")
+        named = f" ({coded} in CodeContests' codes)" if coded is not None else ""
+        raise CaseError(f"unknown language {value!r}{named} (supported: {', '.join(LANGUAGES)})", field="language")
     return language
+
+
+def check_test_kinds(language: str, tests: tuple[TestSpec, ...]) -> None:
+    """Only Python runs call and assertion tests; other languages are judged on stdin/stdout."""
+    if languages.is_native(language):
+        return
+    for test in tests:
+        if test.kind != "stdio":
+            raise CaseError(f"language {language!r} runs stdin/stdout tests only, but a test is a {test.kind} test "
+                            "(call and assertion tests need Python)", field="language")

@@ -58,9 +58,17 @@ def positive_number(value: Any, option: str, *, parse_text: bool = False) -> flo
             value = float(value)
         except ValueError:
             raise ConfigError(option, f"expected a number, got {value!r}") from None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not finite(value) or value <= 0:
         raise ConfigError(option, f"must be a positive number, got {value!r}")
     return float(value)
+
+
+def finite(value: float) -> bool:
+    """Whether a number is finite and fits a float (an int past float range does not)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def positive_int(value: Any, option: str, *, parse_text: bool = False) -> int:
@@ -85,14 +93,22 @@ def choice(value: Any, choices: tuple[str, ...], option: str) -> str:
 
 def pass_k_values(value: Any, option: str) -> tuple[int, ...]:
     """Sorted, distinct positive k values from ``"1,10"`` or a sequence of ints."""
-    parts = str(value).split(",") if isinstance(value, str) else list(value)
     try:
+        parts = [part.strip() for part in value.split(",")] if isinstance(value, str) else list(value)
+        # whole numbers only: int() would silently turn 1.5 (or True) into 1
+        if not all(type(part) is int or (type(part) is str and _digits_or_blank(part)) for part in parts):
+            raise ValueError
         ks = tuple(sorted({int(part) for part in parts if str(part).strip()}))
     except (TypeError, ValueError):
         ks = ()
     if not ks or min(ks) < 1:
         raise ConfigError(option, f"expected positive integers like 1,10, got {value!r}")
     return ks
+
+
+def _digits_or_blank(text: str) -> bool:
+    text = text.strip()
+    return not text or (text.isascii() and text.isdigit())
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from typing import Any
 
 from .cases import AssertTest, CallTest, Case, StdioTest, TestSpec
 from .config import DEFAULT_OUTPUT_LIMIT, wall_limit
+from .evidence import failure_evidence
 from .judge import Outcome, judge
 from .protocol import Job, Mode, RawResult, UnsupportedValue, Verdict, encode_value
 from .rewards import case_line, case_verdict, reward, test_entry
@@ -81,10 +82,14 @@ class TestReport:
     __test__ = False
     name: str
     outcome: Outcome
+    #: The case and test judged: when given, a failing test's entry carries its evidence.
+    case: Case | None = None
+    test: TestSpec | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """This test's entry in the rewards line."""
-        return test_entry(self.name, self.outcome.verdict, self.outcome.time_s, self.outcome.message)
+        evidence = failure_evidence(self.case, self.test, self.outcome) if self.case is not None else None
+        return test_entry(self.name, self.outcome.verdict, self.outcome.time_s, self.outcome.message, evidence)
 
 
 @dataclass(frozen=True)
@@ -129,6 +134,6 @@ class CaseReport:
 def verify_case(backend: Backend, case: Case, reward_mode: str = "fraction",
                 output_limit: int = DEFAULT_OUTPUT_LIMIT) -> CaseReport:
     """Run every test of ``case`` and return its report."""
-    reports = tuple(TestReport(case.test_name(position), run_test(backend, case, test, output_limit))
+    reports = tuple(TestReport(case.test_name(position), run_test(backend, case, test, output_limit), case, test)
                     for position, test in enumerate(case.tests))
     return CaseReport(case, reports, reward_mode)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .languages import fence_aliases
+
 _THINK = re.compile(r"<think>.*?(</think>|\Z)", re.DOTALL | re.IGNORECASE)
+_THINK_END = re.compile(r"</think>", re.IGNORECASE)
 _FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})[ \t]*([\w+#.-]*)[^\n]*\n", re.MULTILINE)
-_ALIASES = {"python": {"python", "py", "python3", "py3"}}
 
 NO_CODE = "no code block found in the response"
 
@@ -24,16 +26,17 @@ def extract_code(response: str, language: str = "python", lenient: bool = False)
     """Take the program out of a model's answer.
 
     Reasoning in ``<think>...</think>`` is dropped (also when only the closing tag is there, or
-    the opening one is never closed). The last fenced block tagged with
-    ``language`` wins, else the last fenced block of any tag; an unterminated final fence
-    runs to the end of the text. Without any fence the text is used as-is only when
+    the opening one is never closed). The last fenced block tagged with ``language`` (or an
+    alias: ``cpp`` also takes ``c++`` and ``cc``) wins, else the last fenced block of any tag;
+    an unterminated final fence runs to the end of the text. Without any fence the text is used as-is only when
     ``lenient``; otherwise the result carries :data:`NO_CODE`.
     """
     body = _THINK.sub("", response.replace("\r\n", "\n"))
-    if "</think>" in body:  # the opening tag was part of the prompt template
-        body = body.rsplit("</think>", 1)[1]
+    after = _THINK_END.split(body)
+    if len(after) > 1:  # the opening tag was part of the prompt template
+        body = after[-1]
     blocks = _fenced_blocks(body)
-    wanted = _ALIASES.get(language, {language})
+    wanted = fence_aliases().get(language, {language})
     tagged = [code for tag, code in blocks if tag.lower() in wanted]
     if tagged:
         return Extraction(tagged[-1])

@@ -23,7 +23,7 @@ from typing import Any
 from .config import DEFAULT_MEMORY_LIMIT, DEFAULT_OUTPUT_LIMIT, DEFAULT_TIME_LIMIT, wall_limit
 
 #: Version of the message shapes below; a runner greeting with another version is refused.
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 
 FRAME_HEADER = struct.Struct(">I")
 #: Largest frame either side accepts (two capped streams, base64, plus slack).
@@ -74,6 +74,7 @@ class Mode(enum.Enum):
     STDIN = "stdin"  # run the program with ``stdin``; judge what it prints
     CALL = "call"  # define, then call ``entry_point``; judge the returned value
     ASSERT = "assert"  # define, then run the test's own code (asserts)
+    SESSION = "session"  # one cell in a tool session's persistent interpreter
 
 
 class KilledFor(enum.Enum):
@@ -159,6 +160,8 @@ def decode_value(data: object, _depth: int = 0) -> object:
             if tag == "tuple" and type(inner) is list:
                 return tuple(decode_value(v, _depth + 1) for v in inner)
             if tag == "dict" and type(inner) is list:
+                if not all(type(pair) is list and len(pair) == 2 for pair in inner):
+                    raise ProtocolError("malformed encoded dict: each entry must be a [key, value] pair")
                 return {decode_value(k, _depth + 1): decode_value(v, _depth + 1) for k, v in inner}
             if tag == "set" and type(inner) is list:
                 return {decode_value(v, _depth + 1) for v in inner}
@@ -195,6 +198,12 @@ class Job:
     (define, then call ``entry_point`` with encoded ``args``/``kwargs``) or ``assert`` (define,
     then run ``setup`` and ``assert_code``). Limits: CPU seconds, wall seconds, MiB, bytes per
     stream. Expected outputs are never part of a job.
+
+    A program of another language travels with extra frame fields (see
+    :mod:`pytest_codeverify.sandbox.programs` and :mod:`pytest_codeverify.sandbox.compiled`):
+    ``argv``, ``env`` and ``files`` (base64) always; a ``compile`` job adds ``key`` and
+    ``outputs`` and its result ``artefact`` (or ``artefact_error``) and ``evicted``; a run of
+    a compiled program (mode ``exec``) names its ``artefact``.
     """
 
     code: str
@@ -254,14 +263,21 @@ class RawResult:
             killed_for = message["killed_for"]
             if killed_for is not None:
                 killed_for = KilledFor(killed_for).value
+            for key in ("exit_code", "signal"):
+                if message[key] is not None and type(message[key]) is not int:
+                    raise ProtocolError(f"malformed {key} {str(message[key])[:40]}")
+            for key in ("stdout_truncated", "stderr_truncated"):
+                if type(message[key]) is not bool:
+                    raise ProtocolError(f"malformed {key} {str(message[key])[:40]}")
             outcome = message.get("outcome")
-            if outcome is not None and (type(outcome) is not dict or outcome.get("status") not in STATUSES):
-                raise ProtocolError(f"malformed outcome {str(outcome)[:80]}")
+            if outcome is not None:
+                if type(outcome) is not dict or outcome.get("status") not in STATUSES:
+                    raise ProtocolError(f"malformed outcome {str(outcome)[:80]}")
+                outcome = {key: _writable(item) if key != "value" else item for key, item in outcome.items()}
             return cls(
                 exit_code=message["exit_code"], signal=message["signal"],
                 stdout=base64.b64decode(message["stdout"]), stderr=base64.b64decode(message["stderr"]),
-                stdout_truncated=bool(message["stdout_truncated"]),
-                stderr_truncated=bool(message["stderr_truncated"]),
+                stdout_truncated=message["stdout_truncated"], stderr_truncated=message["stderr_truncated"],
                 cpu_s=float(message["cpu_s"]), wall_s=float(message["wall_s"]),
                 killed_for=killed_for, outcome=outcome,
                 oom_killed=oom_killed, max_rss_kb=int(message.get("max_rss_kb") or 0),
@@ -275,6 +291,14 @@ class RawResult:
     def status(self) -> Status | None:
         """The child's reported status, if it reported one."""
         return Status(self.outcome["status"]) if self.outcome else None
+
+
+def _writable(item: Any) -> Any:
+    """A report's text with lone surrogates (which no UTF-8 writer accepts) as ``\\udXXX``: the
+    candidate writes these fields, and what it writes must not crash whoever prints them."""
+    if type(item) is str:
+        return item.encode("utf-8", "backslashreplace").decode("utf-8")
+    return item
 
 
 #: Every report status, as sent on the wire.

@@ -41,7 +41,13 @@ def reward(verdicts: Sequence[Verdict], mode: str = "fraction") -> float | None:
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
-    """Unbiased pass@k from ``n`` samples of which ``c`` are correct (Chen et al., 2021)."""
+    """Unbiased pass@k from ``n`` samples of which ``c`` are correct (Chen et al., 2021).
+
+    Defined for ``0 <= c <= n`` and ``1 <= k <= n``; anything else raises :class:`ValueError`
+    (with ``k > n`` the estimator would otherwise claim 1.0 even when no sample is correct).
+    """
+    if not (0 <= c <= n and 1 <= k <= n):
+        raise ValueError(f"pass@k needs 0 <= c <= n and 1 <= k <= n, got n={n}, c={c}, k={k}")
     if n - c < k:
         return 1.0
     product = 1.0
@@ -50,11 +56,14 @@ def pass_at_k(n: int, c: int, k: int) -> float:
     return 1.0 - product
 
 
-def test_entry(name: str, verdict: Verdict, time_s: float, message: str = "") -> dict[str, Any]:
-    """One test's entry in a rewards line; an ``SE`` carries its cause as ``error``."""
+def test_entry(name: str, verdict: Verdict, time_s: float, message: str = "",
+               evidence: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One test's entry in a rewards line; an ``SE`` carries its cause as ``error``, a failing
+    test its ``evidence`` (message, input, expected, got, stderr: see :mod:`.evidence`)."""
     entry: dict[str, Any] = {"name": name, "verdict": verdict.value, "time_s": time_s}
     if verdict is Verdict.SE and message:
         entry["error"] = message
+    entry.update(evidence or {})
     return entry
 
 

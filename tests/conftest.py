@@ -58,3 +58,20 @@ def require_backend(name: str) -> str:
 def backend(request: pytest.FixtureRequest) -> str:
     """Each sandbox backend in turn (see :func:`require_backend`)."""
     return require_backend(request.param)
+
+
+#: Fixtures that start a sandbox (or a pytest subprocess that does): their tests are ``sandbox``.
+SANDBOX_FIXTURES = frozenset({"backend", "sandbox", "sb", "pytester"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark tests by what they need, so ``-m "not sandbox and not docker and not slow"`` is the
+    fast lane of pure-logic tests: any test using a sandbox fixture is ``sandbox``, and any test
+    parametrized onto the docker backend is ``docker`` too."""
+    for item in items:
+        if SANDBOX_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.sandbox)
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("backend") == "docker":
+            item.add_marker(pytest.mark.sandbox)
+            item.add_marker(pytest.mark.docker)

@@ -10,6 +10,8 @@ import pytest
 from conftest import ROOT, read_jsonl, write_jsonl
 from pytest_codeverify.sandbox import Job, open_sandbox
 
+pytestmark = pytest.mark.sandbox
+
 FORK_BOMB = "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n"
 
 #: id -> (record fields, expected verdict)

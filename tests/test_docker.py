@@ -16,6 +16,8 @@ import pytest
 from conftest import backend_usable, read_jsonl, write_jsonl
 from pytest_codeverify.sandbox import Job, SandboxError
 
+pytestmark = [pytest.mark.sandbox, pytest.mark.docker]
+
 
 @pytest.fixture
 def client():

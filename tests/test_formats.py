@@ -142,3 +142,29 @@ def test_converted_call_builds_its_arguments_as_the_assertion_did(tmp_path: Path
     with open_sandbox("local") as sandbox:
         report = verify_case(sandbox, case)
     assert [t.outcome.verdict.value for t in report.tests] == ["WA", "AC"]
+
+
+def test_a_line_that_is_not_utf8_is_an_error_of_that_line_alone(tmp_path: Path) -> None:
+    from pytest_codeverify.formats import load_file
+
+    good = '{"id": "%s", "code": "print(1)", "tests": [{"input": "", "output": "1"}]}\n'
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes((good % "a").encode() + b"\xff\xfe not text\n" + (good % "b").encode())
+    records = list(load_file(path))
+    assert [(r.line, r.error is None) for r in records] == [(1, True), (2, False), (3, True)]
+    assert "mixed.jsonl:2: not UTF-8 text" in str(records[1].error)
+
+
+def test_a_truncated_gzip_keeps_what_was_read_and_names_where_it_broke(tmp_path: Path) -> None:
+    import gzip
+
+    from pytest_codeverify.formats import load_file
+
+    line = b'{"id": "a", "code": "print(1)", "tests": [{"input": "", "output": "1"}]}\n'
+    data = gzip.compress(line * 2000)
+    path = tmp_path / "cut.jsonl.gz"
+    path.write_bytes(data[: len(data) // 2])
+    records = list(load_file(path))
+    assert records[0].error is None
+    assert records[-1].error is not None and "cannot read from this line on" in str(records[-1].error)
+    assert all(r.error is None for r in records[:-1])

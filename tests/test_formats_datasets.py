@@ -16,6 +16,8 @@ from pytest_codeverify.formats import Defaults, load_file, load_problems
 from pytest_codeverify.formats.assertions import convert_check
 from pytest_codeverify.sandbox import open_sandbox
 
+pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
+
 
 def humaneval_path() -> Path:
     try:

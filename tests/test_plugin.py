@@ -10,6 +10,8 @@ import pytest
 
 from conftest import read_jsonl, write_jsonl
 
+pytestmark = pytest.mark.sandbox
+
 GOOD = {"id": "add", "code": "a, b = map(int, input().split())\nprint(a + b)",
         "tests": [{"name": "one", "input": "1 2\n", "output": "3\n"},
                   {"name": "two", "input": "2 2\n", "output": "4\n"}]}
@@ -167,3 +169,41 @@ def test_example_data_covers_every_test_kind() -> None:
     kinds = {("input" in t and "stdio") or ("assert" in t and "assert") or "call" for r in records for t in r["tests"]}
     assert kinds == {"stdio", "assert", "call"}
     assert len(records) >= 12
+
+
+def test_lone_surrogates_and_escapes_from_candidates_break_nothing(pytester: pytest.Pytester) -> None:
+    # A lone surrogate in an exception message once crashed an xdist session (INTERNALERROR, most
+    # rewards lost); ANSI escapes printed by a candidate reached the terminal raw.
+    hostile = [
+        {"id": "surrogate", "code": "raise ValueError('\\ud800 bad')", "tests": [{"input": "", "output": "x"}]},
+        {"id": "ansi", "code": "import sys\nsys.stderr.write('\\x1b[2J\\x1b[31mred\\n')\nraise SystemExit(3)",
+         "tests": [{"input": "", "output": "x"}]},
+    ]
+    benign = [{**GOOD, "id": f"good{i}"} for i in range(4)]
+    data = write_jsonl(pytester.path / "data.jsonl", [*hostile, *benign])
+    result = run(pytester, str(data), "--codeverify-rewards", "r.jsonl", "-n", "2", "--dist", "loadscope", "-rA")
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+    result.assert_outcomes(passed=8, failed=2)
+    assert "\x1b" not in result.stdout.str()
+    assert "\\x1b[31mred" in result.stdout.str()
+    lines = {line["id"]: line for line in read_jsonl(pytester.path / "r.jsonl")}
+    assert len(lines) == 6
+    assert lines["surrogate"]["verdict"] == "RE" and lines["ansi"]["verdict"] == "RE"
+    assert all(lines[f"good{i}"]["reward"] == 1.0 for i in range(4))
+
+
+def test_ids_that_would_collide_as_node_ids_are_rejected_clearly(pytester: pytest.Pytester) -> None:
+    # "a::b" and a record "a" with a test "b::test_0" would share the node id a::b::test_0.
+    data = write_jsonl(pytester.path / "data.jsonl", [
+        {"id": "a::b", "code": "print(1)", "tests": [{"name": "test_0", "input": "", "output": "1"}]},
+        {"id": "a", "code": "print(1)", "tests": [{"name": "b::test_0", "input": "", "output": "1"}]},
+        GOOD,
+    ])
+    result = run(pytester, str(data), "--codeverify-rewards", "r.jsonl")
+    result.assert_outcomes(passed=2, errors=2)
+    result.stdout.fnmatch_lines(["*data.jsonl:1: field 'id': 'a::b' contains '::'*",
+                                 "*data.jsonl:2: field 'tests': 'b::test_0' contains '::'*"])
+    lines = read_jsonl(pytester.path / "r.jsonl")
+    assert [line["id"] for line in lines] == ["a::b", "a", "add"]
+    assert lines[0]["reward"] is None and "'::'" in lines[0]["error"]
+    assert lines[2]["reward"] == 1.0

@@ -9,7 +9,7 @@ import pytest
 
 from pytest_codeverify.judge import Verdict, classify
 from pytest_codeverify.protocol import RawResult
-from pytest_codeverify.server_pool import PoolFull, SandboxPool
+from pytest_codeverify.server.pool import PoolFull, SandboxPool
 
 
 class FakeSandbox:

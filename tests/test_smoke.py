@@ -8,6 +8,8 @@ import pytest
 
 from conftest import ROOT, read_jsonl
 
+pytestmark = pytest.mark.sandbox
+
 
 def test_example_dataset_verdicts(pytester: pytest.Pytester, tmp_path: Path) -> None:
     rewards = tmp_path / "rewards.jsonl"

@@ -12,6 +12,8 @@ COMMANDS: dict[str, str] = {
     "verify": "pytest_codeverify.cli.verify:register",
     "serve": "pytest_codeverify.cli.serve:register",
     "image": "pytest_codeverify.cli.image:register",
+    "languages": "pytest_codeverify.cli.languages:register",
+    "report": "pytest_codeverify.cli.report:register",
 }
 
 

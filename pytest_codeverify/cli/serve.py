@@ -1,4 +1,4 @@
-"""``codeverify serve``: the verifier as an HTTP service (needs the ``server`` extra)."""
+"""``codeverify serve``: the verifier as an HTTP service (FastAPI, served by uvicorn)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from ..config import BACKENDS
 
 
 def register(parser: argparse.ArgumentParser) -> None:
-    parser.description = ("Serve /execute, /verify, /verify/batch, /tools, /health and /metrics over HTTP "
-                          "(pip install 'pytest-codeverify[server]').")
+    parser.description = ("Serve /execute, /verify, /verify/batch, /tools, tool sessions (/sessions and NeMo Gym's "
+                          "/seed_session, /execute_python, /end_session), /health and /metrics over HTTP.")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--backend", choices=BACKENDS, default="auto")
@@ -21,6 +21,14 @@ def register(parser: argparse.ArgumentParser) -> None:
                         help="requests that may wait beyond those being served; more get 429 (default 64)")
     parser.add_argument("--token", default=None,
                         help="bearer token required on every endpoint but /health (default: $CODEVERIFY_TOKEN)")
+    parser.add_argument("--max-sessions", type=int, default=32,
+                        help="tool sessions live at once, each its own sandbox; more get 429 (default 32)")
+    parser.add_argument("--session-idle-timeout", type=float, default=600.0,
+                        help="seconds after which an unused tool session ends (default 600)")
+    parser.add_argument("--session-time-limit", type=float, default=10.0,
+                        help="CPU seconds per call in a tool session, unless the call sets its own (default 10)")
+    parser.add_argument("--session-memory-limit", type=int, default=512,
+                        help="memory of a tool session in MiB, across its calls (default 512)")
     parser.add_argument("--log-level", default="warning", choices=("critical", "error", "warning", "info", "debug"))
     parser.set_defaults(run=run)
 
@@ -29,14 +37,17 @@ def run(args: argparse.Namespace) -> int:
     try:
         import uvicorn
 
-        from ..server import ServerConfig, create_app
-        from ..server_pool import SandboxPool
+        from ..server import SandboxPool, ServerConfig, SessionConfig, create_app
     except ImportError as exc:
-        print(f"codeverify serve needs the server extra (pip install 'pytest-codeverify[server]'): {exc}",
+        print(f"codeverify serve cannot import its dependencies (reinstall pytest-codeverify): {exc}",
               file=sys.stderr)
         return 2
-    if args.workers < 1 or args.max_queue < 0:
-        print("--workers must be at least 1 and --max-queue at least 0", file=sys.stderr)
+    if args.workers < 1 or args.max_queue < 0 or args.max_sessions < 1:
+        print("--workers and --max-sessions must be at least 1, --max-queue at least 0", file=sys.stderr)
+        return 2
+    if not (args.session_idle_timeout > 0 and args.session_time_limit > 0 and args.session_memory_limit > 0):
+        print("--session-idle-timeout, --session-time-limit and --session-memory-limit must be positive",
+              file=sys.stderr)
         return 2
     token = args.token or os.environ.get("CODEVERIFY_TOKEN") or None
     try:
@@ -47,7 +58,10 @@ def run(args: argparse.Namespace) -> int:
     if token is None and args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"warning: serving on {args.host} without a token: anyone who can reach it can run code",
               file=sys.stderr)
-    config = ServerConfig(backend=args.backend, workers=args.workers, max_queue=args.max_queue, token=token)
+    sessions = SessionConfig(max_sessions=args.max_sessions, idle_timeout=args.session_idle_timeout,
+                             time_limit=args.session_time_limit, memory_limit=args.session_memory_limit)
+    config = ServerConfig(backend=args.backend, workers=args.workers, max_queue=args.max_queue, token=token,
+                          sessions=sessions)
     print(f"codeverify serve: http://{args.host}:{args.port} backend {args.backend} ({pool.description}), "
           f"{args.workers} sandbox(es), queue {args.max_queue}", file=sys.stderr, flush=True)
     uvicorn.run(create_app(config, pool), host=args.host, port=args.port, log_level=args.log_level)

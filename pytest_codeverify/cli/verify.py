@@ -1,39 +1,90 @@
-"""``codeverify verify FILE...``: verify JSONL files without pytest, print or write rewards."""
+"""``codeverify verify FILE...``: verify JSONL files without pytest, print or write rewards.
+
+Streams: records are read, verified by ``-j`` warm sandboxes (or actors on a Ray cluster with
+``--ray``) and written in input order with a bounded number in flight, so memory stays flat
+whatever the input's size. Every input record yields exactly one line per case it holds; a record
+that cannot be read yields one line with ``reward`` null and the error.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from collections.abc import Iterator
+from typing import Any, TextIO
 
-from ..api import Sandbox
-from ..config import BACKENDS, DEFAULT_IMAGE, REWARD_MODES
+from ..config import BACKENDS, DEFAULT_IMAGE, REWARD_MODES, ConfigError, positive_int
+from ..executors import Executor, WorkItem
 from ..formats import READERS, Defaults, load_file
 from ..rewards import unreadable_line
+from ..text import encodable
 
 
 def register(parser: argparse.ArgumentParser) -> None:
-    parser.description = "Verify JSONL datasets without pytest; one rewards line per case on stdout."
+    parser.description = "Verify JSONL datasets without pytest; one rewards line per case, in input order."
     parser.add_argument("files", nargs="+", help="JSONL files (.jsonl or .jsonl.gz)")
     parser.add_argument("--backend", choices=BACKENDS, default="auto")
     parser.add_argument("--image", default=DEFAULT_IMAGE, help="container image of the docker backend")
     parser.add_argument("--format", choices=("auto", *READERS), default="auto")
     parser.add_argument("--reward", choices=REWARD_MODES, default="fraction")
     parser.add_argument("--output", "-o", help="write rewards here instead of stdout")
+    parser.add_argument("-j", "--jobs", default=None,
+                        help="warm sandboxes verifying at once (default: the CPUs of this machine; "
+                             "with --ray: one per CPU of the cluster)")
+    parser.add_argument("--ray", metavar="ADDRESS", default=None,
+                        help="spread records over the Ray cluster at ADDRESS (e.g. auto, or HOST:PORT); "
+                             'needs pip install "pytest-codeverify[ray]"')
+    parser.add_argument("--progress", choices=("auto", "always", "never"), default="auto",
+                        help="a progress bar on stderr (auto: when stderr is a terminal)")
     parser.set_defaults(run=run)
 
 
+def work_items(paths: list[str], format: str) -> Iterator[WorkItem]:
+    """Every case of every record, and a finished line for each record that cannot be read."""
+    for path in paths:
+        for record in load_file(path, format, Defaults()):
+            if record.error is not None:
+                print(f"error: {record.error}", file=sys.stderr)
+                yield unreadable_line(record.id, record.error, record.line)
+                continue
+            yield from record.cases
+
+
+def make_executor(args: argparse.Namespace) -> Executor:
+    """The executor the options ask for."""
+    jobs = None if args.jobs is None else positive_int(args.jobs, "--jobs", parse_text=True)
+    options: dict[str, Any] = dict(backend=args.backend, image=args.image, reward_mode=args.reward)
+    if args.ray:
+        from ..executors.ray import RayPool
+
+        return RayPool(args.ray, jobs, **options)
+    from ..executors.local import LocalPool
+
+    return LocalPool(jobs or os.cpu_count() or 1, **options)
+
+
+def _progress(lines: Iterator[dict[str, Any]], mode: str) -> Iterator[dict[str, Any]]:
+    if mode == "never" or (mode == "auto" and not sys.stderr.isatty()):
+        return lines
+    from tqdm import tqdm
+
+    return iter(tqdm(lines, unit="case", file=sys.stderr, dynamic_ncols=True))
+
+
 def run(args: argparse.Namespace) -> int:
-    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
-    with Sandbox(args.backend, image=args.image, reward_mode=args.reward) as sandbox:
-        for path in args.files:
-            for record in load_file(path, args.format, Defaults()):
-                if record.error is not None:
-                    print(f"error: {record.error}", file=sys.stderr)
-                    out.write(json.dumps(unreadable_line(record.id, record.error, record.line)) + "\n")
-                    continue
-                for case in record.cases:
-                    out.write(json.dumps(sandbox.verify_case(case).to_dict()) + "\n")
-    if out is not sys.stdout:
-        out.close()
+    try:
+        executor = make_executor(args)
+    except (ConfigError, ValueError, RuntimeError) as exc:
+        print(f"codeverify verify: {exc}", file=sys.stderr)
+        return 2
+    out: TextIO = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
+    try:
+        with executor:
+            for line in _progress(executor.map(work_items(args.files, args.format)), args.progress):
+                out.write(encodable(json.dumps(line, ensure_ascii=False)) + "\n")
+    finally:
+        if out is not sys.stdout:
+            out.close()
     return 0

@@ -96,26 +96,39 @@ def join_problem(sample: dict[str, Any], problems: Mapping[tuple[str, str], dict
 
 
 def _objects(path: Path, shown: str, what: str = "") -> Iterator[tuple[int, dict[str, Any] | CaseError]]:
-    """``(line number, JSON object or the error that line is)`` for each non-blank line."""
-    opener = gzip.open if path.suffix == ".gz" else open
+    """``(line number, JSON object or the error that line is)`` for each non-blank line.
+
+    Streams: memory stays bounded whatever the file's size. A line that is not UTF-8 is an
+    error of that line alone; a file that breaks off (a truncated gzip) ends with an error line.
+    """
+    label = f"cannot read {what}" if what else "cannot read"
     try:
-        with opener(path, "rt", encoding="utf-8") as handle:  # type: ignore[operator]
-            lines = list(enumerate(handle, start=1))
-    except (OSError, UnicodeDecodeError, EOFError) as exc:
-        label = f"cannot read {what}" if what else "cannot read"
+        handle = gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
+    except OSError as exc:
         raise CaseError(f"{label}: {exc}", path=shown) from exc
-    for number, raw in lines:
-        if not raw.strip():
-            continue
+    number = 0
+    with handle:
         try:
-            record = json.loads(raw)
-        except ValueError as exc:
-            yield number, CaseError(f"not valid JSON: {exc}", path=shown, line=number)
-            continue
-        if not isinstance(record, dict):
-            yield number, CaseError(f"must be a JSON object, got {type(record).__name__}", path=shown, line=number)
-            continue
-        yield number, record
+            for number, data in enumerate(handle, start=1):
+                if not data.strip():
+                    continue
+                yield number, _object(data, shown, number)
+        except (OSError, EOFError) as exc:
+            if number == 0:
+                raise CaseError(f"{label}: {exc}", path=shown) from exc
+            yield number + 1, CaseError(f"{label} from this line on: {exc}", path=shown, line=number + 1)
+
+
+def _object(data: bytes, shown: str, number: int) -> dict[str, Any] | CaseError:
+    try:
+        record = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        return CaseError(f"not UTF-8 text: {exc}", path=shown, line=number)
+    except ValueError as exc:
+        return CaseError(f"not valid JSON: {exc}", path=shown, line=number)
+    if not isinstance(record, dict):
+        return CaseError(f"must be a JSON object, got {type(record).__name__}", path=shown, line=number)
+    return record
 
 
 def load_file(path: str | Path, format: str = "auto", defaults: Defaults | None = None,

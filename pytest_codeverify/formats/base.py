@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..cases import DEFAULT_MEMORY_LIMIT, DEFAULT_TIME_LIMIT, Case, CaseError, positive_number
+from ..cases import Case, CaseError, positive_number
+from ..config import DEFAULT_MEMORY_LIMIT, DEFAULT_TIME_LIMIT
 from ..extract import extract_code
 
 

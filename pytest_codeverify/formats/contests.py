@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..cases import CallTest, Case, CaseError, StdioTest, TestSpec, check_language, positive_number
+from ..cases import LANGUAGES, CallTest, Case, CaseError, StdioTest, TestSpec, check_language, positive_number, text
+from ..languages import CODECONTESTS_CODES
 from .base import Defaults, candidate_from, json_field, limits, one_field, record_id, sample_ids
 
 
@@ -101,16 +102,45 @@ class CodeContestsReader:
             seconds = limit.get("seconds") or 0
             nanos = limit.get("nanos") or 0
             if isinstance(seconds, (int, float)) and isinstance(nanos, (int, float)) and seconds + nanos > 0:
-                settings["time_limit"] = positive_number(seconds + nanos / 1e9, "time_limit")
+                try:
+                    total: float = seconds + nanos / 1e9
+                except OverflowError:  # an int past float range: refused below as not finite
+                    total = float("inf")
+                settings["time_limit"] = positive_number(total, "time_limit")
         memory = record.get("memory_limit_bytes")
         if isinstance(memory, int) and not isinstance(memory, bool) and memory > 0:
             settings["memory_limit"] = max(1, memory >> 20)
         base = record_id(record, line, "name") if record.get("id") is None and record.get("name") is not None \
             else record_id(record, line)
+        if record.get("code") is None and record.get("response") is None and isinstance(record.get("solutions"), dict):
+            return [Case(id=case_id, problem_id=base, tests=tuple(tests), code=code, language=language, line=line,
+                         format=self.name, **settings)
+                    for case_id, code, language in _coded_solutions(record["solutions"], base)]
         return [Case(id=case_id, problem_id=base, tests=tuple(tests), code=code, code_error=error, language=language,
                      line=line, format=self.name, extracted=extracted, **settings)
                 for case_id, code, error, extracted in _samples(record, base, defaults, language,
                                                                  ("code", "response"))]
+
+
+def _coded_solutions(solutions: dict[str, Any], base: str) -> list[tuple[str, str, str]]:
+    """CodeContests' own ``solutions`` (``{"language": [code, ...], "solution": [source, ...]}``):
+    one ``(id, code, language)`` per solution, its language taken from CodeContests' codes."""
+    codes, sources = solutions.get("language"), solutions.get("solution")
+    if not isinstance(codes, list) or not isinstance(sources, list) or len(codes) != len(sources) or not sources:
+        raise CaseError("needs non-empty 'language' and 'solution' lists of equal length", field="solutions")
+    found = []
+    for position, (code, source) in enumerate(zip(codes, sources, strict=True)):
+        if code in CODECONTESTS_CODES and CODECONTESTS_CODES[code] not in LANGUAGES:
+            continue  # Python 2 solutions: no interpreter here runs them
+        try:
+            language = check_language(code)
+        except CaseError as exc:
+            raise CaseError(exc.message, field=f"solutions.language[{position}]") from None
+        found.append((language, text(source, f"solutions.solution[{position}]")))
+    if not found:
+        raise CaseError("no solution in a supported language (Python 2 ones are left out)", field="solutions")
+    return [(case_id, source, language)
+            for case_id, (language, source) in zip(sample_ids(base, len(found)), found, strict=True)]
 
 
 __all__ = ["AppsReader", "CodeContestsReader"]

@@ -34,7 +34,7 @@ class HumanEvalReader:
         if not (isinstance(entry_point, str) and entry_point.isidentifier()):
             raise CaseError(f"must be a function name, got {entry_point!r}", field="entry_point")
         try:
-            conversion = convert_check(text(record["test"], "test"), entry_point)
+            conversion = convert_check(text(record.get("test"), "test"), entry_point)
         except SyntaxError as exc:
             raise CaseError(f"is not valid Python: {exc}", field="test") from None
         language = check_language(record.get("language", "python"))
@@ -60,8 +60,8 @@ class MbppReader:
 
     def read(self, record: dict[str, Any], line: int, defaults: Defaults) -> list[Case]:
         task = record_id(record, line, "task_id")
-        assertions = record["test_list"]
-        if not assertions or not all(isinstance(a, str) for a in assertions):
+        assertions = record.get("test_list")
+        if not isinstance(assertions, list) or not assertions or not all(isinstance(a, str) for a in assertions):
             raise CaseError("must be a non-empty list of assertion strings", field="test_list")
         setup = record.get("test_setup_code") or ""
         if not isinstance(setup, str):

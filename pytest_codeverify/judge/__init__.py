@@ -5,7 +5,8 @@ the comparisons of output and values. Expected values live only on this side.
 """
 
 from ..protocol import Verdict
-from .compare import compare_output, compare_relation, compare_value, shorten
+from ..text import shorten
+from .compare import compare_output, compare_relation, compare_value
 from .verdicts import Outcome, classify, judge, verdict_of_run
 
 __all__ = ["Outcome", "Verdict", "classify", "compare_output", "compare_relation", "compare_value", "judge",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -9,10 +10,12 @@ import pytest
 
 from ..cases import AssertTest, CallTest, Case, CaseError, StdioTest
 from ..config import wall_limit
+from ..evidence import failure_evidence
 from ..formats import Record, load_file
 from ..judge import Outcome
 from ..protocol import Verdict
 from ..sandbox.base import RESULT_GRACE_S
+from ..text import encodable, printable
 from .options import SETTINGS_KEY
 from .worker import worker_sandbox
 
@@ -32,6 +35,15 @@ def node_names(records: Iterable[Record]) -> Iterator[tuple[Record, Case | None,
             yield record, None, f"line{record.line}", record.error
             continue
         for case in record.cases:
+            ambiguous = [name for name in (case.id, *map(case.test_name, range(len(case.tests)))) if "::" in name]
+            if ambiguous:
+                # "::" separates node id parts: a record "a::b" and a record "a" with a test
+                # "b::c" would share node ids and merge their results.
+                error = CaseError(f"{ambiguous[0]!r} contains '::', which separates the parts of a test's id; "
+                                  "rename it", path=record.path, line=record.line,
+                                  field="id" if ambiguous[0] == case.id else "tests")
+                yield record, None, f"line{record.line}", error
+                continue
             if case.id in seen:
                 error = CaseError(f"duplicate id {case.id!r} (first used on line {seen[case.id]})",
                                   path=record.path, line=record.line, field="id")
@@ -114,7 +126,11 @@ class CodeverifyItem(pytest.Item):
             ("record", self.case.id), ("problem_id", self.case.problem_id),
         ])
         if outcome.message:
-            self.user_properties.append(("message", outcome.message[:500]))
+            # Only encodable text may travel to the xdist controller (a lone surrogate in a
+            # candidate's exception message once crashed the whole session).
+            self.user_properties.append(("message", encodable(outcome.message[:500])))
+        if not outcome.passed:  # JSON text: only built-in values may travel from xdist workers
+            self.user_properties.append(("evidence", json.dumps(failure_evidence(self.case, self.test, outcome))))
         if outcome.verdict is Verdict.SE:
             # pytrace=False: show the explanation, not a traceback of the plugin (and fast).
             pytest.fail(self._explain(outcome), pytrace=False)
@@ -124,15 +140,19 @@ class CodeverifyItem(pytest.Item):
         if not self.outcome.passed:
             raise VerdictFailure(self.outcome.verdict.value)
 
-    def repr_failure(self, excinfo: ExceptionInfo[BaseException],  # type: ignore[override]
+    def repr_failure(self, excinfo: ExceptionInfo[BaseException],
                      style: Any = None) -> str | TerminalRepr:
         # Never the default traceback rendering: it costs ~0.1 s per failure and shows the
         # plugin's frames, not the candidate's problem.
         if isinstance(excinfo.value, VerdictFailure) and self.outcome is not None:
             return self._explain(self.outcome)
-        return f"{type(excinfo.value).__name__}: {excinfo.value}"
+        return printable(f"{type(excinfo.value).__name__}: {excinfo.value}")
 
     def _explain(self, outcome: Outcome) -> str:
+        """The failure text; escaped, since candidate output must never drive the terminal."""
+        return printable(self._describe(outcome))
+
+    def _describe(self, outcome: Outcome) -> str:
         lines = [f"{outcome.verdict.value}: {outcome.message}".rstrip(": ")]
         test = self.test
         if isinstance(test, StdioTest):

@@ -106,9 +106,9 @@ def _option_path(config: pytest.Config) -> Path | None:
     (relative to the ini file's folder)."""
     value = config.getoption("codeverify_candidate")
     if value:
-        return config.invocation_params.dir / value
+        return config.invocation_params.dir / str(value)
     value = config.getini("codeverify_candidate")
     if value:
         base = config.inipath.parent if config.inipath is not None else config.rootpath
-        return base / value
+        return base / str(value)
     return None

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from ..htmlreport.pytest_html_extras import register as register_html_extras
 from . import fixtures
 from .collection import JsonlFile
 from .options import SETTINGS_KEY, add_options, from_config, option
@@ -29,6 +30,7 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     settings = from_config(config)
     config.stash[SETTINGS_KEY] = settings
+    register_html_extras(config)  # each test's evidence in pytest-html's report, when installed
     # A bad record is a collection error of its own; the other records must still run.
     config.option.continue_on_collection_errors = True
     if not hasattr(config, "workerinput"):  # the controller (or a serial run) reports

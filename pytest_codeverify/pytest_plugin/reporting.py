@@ -21,6 +21,7 @@ from ..cases import Case
 from ..formats import load_file
 from ..protocol import Verdict
 from ..rewards import case_line, pass_at_k, test_entry, unreadable_line
+from ..text import encodable
 from .collection import node_names
 from .fixtures import REPORT_PROPERTY
 from .options import Settings
@@ -34,6 +35,7 @@ class TestResult:
     verdict: Verdict
     time_s: float = 0.0
     message: str = ""
+    evidence: dict[str, Any] = field(default_factory=dict)  # a failing test's input, expected, got, ...
 
 
 @dataclass
@@ -98,7 +100,8 @@ class RewardReporter:
         if "verdict" in props and (report.when == "call" or (report.when == "setup" and not report.passed)):
             self.results[report.nodeid] = TestResult(Verdict(str(props["verdict"])),
                                                      float(str(props.get("time_s", 0.0))),
-                                                     str(props.get("message", "")))
+                                                     str(props.get("message", "")),
+                                                     _evidence(props.get("evidence")))
         elif report.failed and report.nodeid not in self.results:
             # No verdict: the harness itself failed (a timeout backstop, a crashed worker).
             text = str(report.longrepr).strip().splitlines()
@@ -152,7 +155,7 @@ class RewardReporter:
             if test_id not in self.collected:
                 continue
             result = self.results.get(test_id) or TestResult(Verdict.SE, 0.0, "no result was reported")
-            tests.append(test_entry(name, result.verdict, result.time_s, result.message))
+            tests.append(test_entry(name, result.verdict, result.time_s, result.message, result.evidence))
         if not tests:
             return None  # deselected
         return case_line(case, tests, self.settings.run.reward_mode)
@@ -167,7 +170,8 @@ class RewardReporter:
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("w", encoding="utf-8") as handle:
             for line in self.lines:
-                handle.write(json.dumps(line.data, ensure_ascii=False) + "\n")
+                # encodable: a lone surrogate in a dataset's text must not stop the file being written.
+                handle.write(encodable(json.dumps(line.data, ensure_ascii=False)) + "\n")
 
     # -- summary ----------------------------------------------------------------------------
 
@@ -226,3 +230,14 @@ class RewardReporter:
             return []
         parts = [f"{name} {score:.4f}" for name, score in table["pass@k"].items()]
         return [f"  {table['problems']} problem(s): " + ", ".join(parts)]
+
+
+def _evidence(value: object) -> dict[str, Any]:
+    """A failing test's evidence from its JSON text property (nothing when absent or unreadable)."""
+    if not isinstance(value, str):
+        return {}
+    try:
+        data = json.loads(value)
+    except ValueError:
+        return {}
+    return {str(k): v for k, v in data.items()} if isinstance(data, dict) else {}

@@ -54,6 +54,12 @@ class Sandbox(abc.ABC):
         self._next_id = 0
         self.restarts = 0
         self.hello: dict[str, Any] = {}
+        #: Compile jobs sent, and what this runner holds: artefact key -> None (compiled) or
+        #: the compile error (see :mod:`.compiled`). Emptied whenever a runner starts.
+        self.compilations = 0
+        self.artefacts: dict[str, str | None] = {}
+        #: The runner's last result frame as received (fields beyond :class:`RawResult`'s).
+        self.last_message: dict[str, Any] = {}
 
     @property
     @abc.abstractmethod
@@ -64,16 +70,25 @@ class Sandbox(abc.ABC):
         """Run one job. Raises :class:`SandboxError` when the sandbox itself failed."""
         if not self._started:
             self.start()
+        if job.language != "python":
+            from .compiled import run_program  # compile once, then run (languages other than Python)
+
+            return run_program(self, job)
+        return self.exchange(job)
+
+    def exchange(self, job: Job, fields: dict[str, Any] | None = None) -> RawResult:
+        """Send one job frame (with extra ``fields``) to the started runner; its raw result."""
         self._next_id += 1
         job_id = self._next_id
         try:
-            extra = self._before_job(job)
+            extra = {**self._before_job(job), **(fields or {})}
             self._send(encode_frame(job.to_message(job_id, extra)))
             message = self._wait_frame(time.monotonic() + job.wall_limit + RESULT_GRACE_S)
             if message.get("id") != job_id:
                 raise SandboxError(f"runner answered job {message.get('id')} instead of {job_id}")
             if message.get("error"):
                 raise SandboxError(str(message["error"]))
+            self.last_message = message
             try:
                 return RawResult.from_message(message, oom_killed=self._after_job(job))
             except ProtocolError as exc:
@@ -89,6 +104,7 @@ class Sandbox(abc.ABC):
     def start(self) -> None:
         """Start the runner and wait for its greeting (done lazily by :meth:`run`)."""
         self._reader = FrameReader()
+        self.artefacts.clear()
         self._start()
         self._started = True
         try:

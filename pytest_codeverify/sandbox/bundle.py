@@ -26,6 +26,9 @@ MODULES: tuple[tuple[str, str, bool], ...] = (
     ("pytest_codeverify.sandbox.seccomp", "sandbox/seccomp.py", False),
     ("pytest_codeverify.sandbox.workarea", "sandbox/workarea.py", False),
     ("pytest_codeverify.sandbox.child", "sandbox/child.py", False),
+    ("pytest_codeverify.sandbox.session_interpreter", "sandbox/session_interpreter.py", False),
+    ("pytest_codeverify.sandbox.session_child", "sandbox/session_child.py", False),
+    ("pytest_codeverify.sandbox.programs", "sandbox/programs.py", False),
     ("pytest_codeverify.sandbox.runner", "sandbox/runner.py", False),
 )
 

@@ -87,8 +87,9 @@ def privileged() -> bool:
     return os.geteuid() == 0
 
 
-def bwrap_args() -> list[str]:
-    """bubblewrap's options (before ``--``) for the runner's sandbox."""
+def bwrap_args(extra_binds: list[str] | None = None) -> list[str]:
+    """bubblewrap's options (before ``--``) for the runner's sandbox; ``extra_binds`` are more
+    bubblewrap options binding what candidates need (language toolchains outside ``/usr``)."""
     namespaces = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
     if privileged():
         # As root, no user namespace: the runner drops to the host's real nobody itself
@@ -119,6 +120,7 @@ def bwrap_args() -> list[str]:
         for parent in reversed(prefix.parents[:-1]):
             args += ["--perms", "0755", "--dir", str(parent)]
         args += ["--ro-bind", str(prefix), str(prefix)]
+    args += extra_binds or []
     for name in ("/etc/ld.so.cache", "/etc/localtime", "/etc/alternatives"):
         args += ["--ro-bind-try", name, name]
     # Everything but /tmp and /dev/shm (emptied after every job) is read-only, bwrap's own

@@ -304,7 +304,8 @@ class DockerSandbox(Sandbox):
                 labels={LABEL: "1", LABEL_RUN: run_id(), LABEL_OWNER: owner_token(),
                         LABEL_HOST: socket.gethostname(), LABEL_PIDNS: _pid_namespace()},
                 network_mode="none", read_only=True,
-                tmpfs={"/tmp": f"rw,nosuid,nodev,size={TMP_MB}m,nr_inodes={TMP_INODES},mode=1777"},
+                # exec: compiled candidates run from the work area, as in the local backend.
+                tmpfs={"/tmp": f"rw,exec,nosuid,nodev,size={TMP_MB}m,nr_inodes={TMP_INODES},mode=1777"},
                 shm_size=f"{SHM_MB}m",
                 mem_limit=limit, memswap_limit=limit, pids_limit=PIDS_LIMIT, nano_cpus=int(CPUS * 1e9),
                 cap_drop=["ALL"], security_opt=["no-new-privileges"], user=USER, ulimits=ulimits,

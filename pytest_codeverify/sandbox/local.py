@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..protocol import Job
+from ..protocol import Job, Mode
 from .base import IsolationUnavailable, Sandbox, SandboxError, runner_source
 from .bwrap import (
     WORK_AREA_INODES,
@@ -103,6 +103,26 @@ def _limits_text(caps: Capabilities) -> str:
     return "cgroup memory+pids limits" if caps.cgroups else "rlimit memory+process limits"
 
 
+@functools.cache
+def _toolchain_binds() -> list[str]:
+    """Read-only binds of the host's language toolchains that live outside ``/usr`` (rustup's
+    ``~/.rustup/toolchains/...`` under /opt, a JDK's ``/etc/java-*`` configuration, ...)."""
+    from ..languages import ToolchainMissing, registry
+
+    args: list[str] = []
+    for language in registry().values():
+        try:
+            binds = language.find_host().binds
+        except ToolchainMissing:
+            continue
+        for host, target in binds:
+            # Missing parents would be created root-only; the runner must traverse them.
+            for parent in reversed(Path(target).parents[:-1]):
+                args += ["--perms", "0755", "--dir", str(parent)]
+            args += ["--ro-bind", host, target]
+    return args
+
+
 def describe(caps: Capabilities) -> str:
     """The header line for this machine's local isolation."""
     if not caps.bwrap:
@@ -125,6 +145,7 @@ class LocalSandbox(Sandbox):
         self.caps = caps or probe(bwrap)
         self._proc: subprocess.Popen[bytes] | None = None
         self._cgroup: Cgroup | None = None
+        self._session_base: int | None = None  # cgroup memory use before a session's first cell
         self._work_root: str | None = None
         self._stderr: Any = None
         self._oom_before = 0
@@ -139,8 +160,8 @@ class LocalSandbox(Sandbox):
         """The command that starts the runner in bubblewrap; refuses when bubblewrap cannot run."""
         if not self.caps.bwrap:
             raise IsolationUnavailable(self.caps.problem)
-        return [self.caps.bwrap, *bwrap_args(), "--", interpreter(), "-I", "-S", "-c", runner_source(),
-                *runner_args()]
+        return [self.caps.bwrap, *bwrap_args(_toolchain_binds()), "--", interpreter(), "-I", "-S", "-c",
+                runner_source(), *runner_args()]
 
     def start(self) -> None:
         super().start()
@@ -149,6 +170,7 @@ class LocalSandbox(Sandbox):
 
     def _start(self) -> None:
         argv = self._argv()
+        self._session_base = None
         if self.caps.cgroups:
             Cgroup.remove_orphans()
             self._cgroup = Cgroup.create(f"{os.getpid()}-{uuid.uuid4().hex[:8]}", PIDS_MAX)
@@ -247,8 +269,16 @@ class LocalSandbox(Sandbox):
     def _before_job(self, job: Job) -> dict[str, Any]:
         limit = job.memory_limit_mb << 20
         if self._cgroup is not None:
+            if job.mode == Mode.SESSION.value:
+                # A session's interpreter lives across jobs: its limit is fixed at the first one,
+                # so memory held by earlier cells counts against it.
+                if self._session_base is None:
+                    self._session_base = self._cgroup.memory_usage()
+                base = self._session_base
+            else:
+                base = self._cgroup.memory_usage()
             try:
-                self._cgroup.set_memory_limit(self._cgroup.memory_usage() + limit)
+                self._cgroup.set_memory_limit(base + limit)
                 self._oom_before = self._cgroup.oom_kills()
             except OSError as exc:
                 raise SandboxError(f"cannot set the memory limit: {exc}") from exc
@@ -258,7 +288,7 @@ class LocalSandbox(Sandbox):
     def _after_job(self, job: Job) -> bool:
         if self._cgroup is None:
             return False
-        if not self.isolated and self._proc is not None:
+        if not self.isolated and self._proc is not None and job.mode != Mode.SESSION.value:
             # Without a PID namespace the runner cannot reach processes that left its session
             # (a double-forked daemon); the cgroup still holds them.
             self._cgroup.empty(spare=self._proc.pid)

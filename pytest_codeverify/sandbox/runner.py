@@ -25,7 +25,7 @@ import sys
 import time
 
 from ..protocol import STATUSES, hello_message, read_frame, write_all, write_frame
-from . import child, seccomp, workarea
+from . import child, programs, seccomp, session_child, workarea
 from .cleanup import _empty_dir, _remove_sysv_ipc
 
 _READ_CHUNK = 65536
@@ -91,6 +91,9 @@ class Runner:
             if job.get("type") == "ping":
                 write_frame(self.out_fd, {"type": "pong", "id": job.get("id")})
                 continue
+            if job.get("mode") == "session":  # a cell for the session's persistent interpreter
+                write_frame(self.out_fd, session_child.handle(self, job))
+                continue
             try:
                 result = self.run(job)
             except Exception as exc:  # a harness-side bug must answer, not hang the caller
@@ -102,6 +105,7 @@ class Runner:
         if not self.is_init:
             self.sweep()  # reap what the harness killed since the last job (they count as pids)
         self.prepare_workdir()
+        programs.prepare(job, self.work_dir)
         stdin_fd = os.memfd_create("stdin", 0)
         data = base64.b64decode(job.get("stdin") or "")
         write_all(stdin_fd, data)
@@ -123,13 +127,19 @@ class Runner:
                 os.close(self.out_fd)
                 child._child_setup(job, self.work_dir, stdin_fd, out_w, err_w, res_w)
                 job = {k: v for k, v in job.items() if k != "stdin"}
+                if programs.is_program(job):
+                    programs.exec_child(job, child._make_reporter(secret))
                 child._child_main(job, secret)
             finally:
                 os._exit(70)
         nonce_key = secret.pop()
         for fd in (stdin_fd, out_w, err_w, res_w):
             os.close(fd)
-        return self.supervise(job, pid, started, out_r, err_r, res_r, nonce_key)
+        result = self.supervise(job, pid, started, out_r, err_r, res_r, nonce_key)
+        if programs.is_program(job):
+            self.sweep()  # nothing of the job may still run while its outputs are kept
+            result = programs.finish(job, self.work_dir, result)
+        return result
 
     def supervise(self, job: dict, pid: int, started: float, out_r: int, err_r: int, res_r: int,
                   nonce: str) -> dict:

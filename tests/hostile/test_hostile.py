@@ -19,6 +19,8 @@ from hostile.attacks import ATTACKS, Attack
 from hostile.harness import NEXT_SUFFIX, Run, pidns_available, run_attacks
 from hostile.table import END, START, render_table
 
+pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
+
 
 @pytest.fixture(scope="module", params=["local", "docker"])
 def hostile_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Run:

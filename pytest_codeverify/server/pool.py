@@ -20,7 +20,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
-from .sandbox import Sandbox, open_sandbox
+from ..sandbox import Sandbox, open_sandbox
 
 _STOP = object()
 
@@ -159,4 +159,14 @@ class SandboxPool:
 
     @property
     def description(self) -> str:
+        """The backend and the isolation in force, in one line."""
         return self._sandboxes[0].description
+
+    @property
+    def isolated(self) -> bool:
+        """Whether candidate code runs behind an isolation boundary (namespaces or a container)."""
+        sandbox = self._sandboxes[0]
+        flag = getattr(sandbox, "isolated", None)
+        if isinstance(flag, bool):
+            return flag
+        return "NO namespace isolation" not in sandbox.description

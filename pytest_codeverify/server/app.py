@@ -1,0 +1,51 @@
+"""The application factory: one FastAPI app with its pool, sessions, metrics and routes."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.middleware.sessions import SessionMiddleware
+
+from ..sessions import SessionManager
+from . import routes_execute, routes_gym, routes_health, routes_sessions, routes_verify
+from .config import ServerConfig
+from .http import AppContext, RequestError, SafeJSONResponse, refused
+from .metrics import Metrics, MetricsMiddleware
+from .pool import SandboxPool
+
+
+def create_app(config: ServerConfig, pool: SandboxPool | None = None,
+               sessions: SessionManager | None = None) -> FastAPI:
+    """The FastAPI application. It starts ``pool`` (or one made from ``config``) on startup and
+    ends every tool session on shutdown."""
+    pool = pool or SandboxPool(config.backend, config.workers, config.max_queue)
+    session_config = config.sessions
+    sessions = sessions or SessionManager(
+        config.backend, max_sessions=session_config.max_sessions, idle_timeout=session_config.idle_timeout,
+        time_limit=session_config.time_limit, memory_limit=session_config.memory_limit,
+        output_limit=config.limits.output_limit)
+    metrics = Metrics(pool, sessions)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        pool.start()
+        sessions.start()
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(sessions.close)
+            await asyncio.to_thread(pool.close)
+
+    app = FastAPI(title="codeverify", lifespan=lifespan, default_response_class=SafeJSONResponse)
+    app.state.ctx = AppContext(config, pool, sessions, metrics)
+    app.add_exception_handler(RequestError, refused)
+    for module in (routes_execute, routes_verify, routes_health, routes_sessions, routes_gym):
+        app.include_router(module.router)
+    app.add_middleware(SessionMiddleware, secret_key=session_config.cookie_secret or secrets.token_hex(32),
+                       session_cookie=routes_gym.COOKIE_NAME, same_site="lax", https_only=False)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    return app

@@ -1,0 +1,48 @@
+"""How the server runs: backend, pool, token, what one request may ask for, tool sessions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..formats import Defaults
+
+
+@dataclass(frozen=True)
+class ServerLimits:
+    """What one request may ask for; beyond these it gets a 4xx."""
+
+    max_body_bytes: int = 32 << 20
+    max_code_chars: int = 256 << 10
+    max_stdin_bytes: int = 16 << 20
+    max_tests: int = 1000
+    max_batch: int = 256
+    max_time_limit: float = 30.0
+    max_memory_limit: int = 4096
+    output_limit: int = 1 << 20
+    #: Deepest nesting of arrays and objects accepted in a JSON body.
+    max_json_depth: int = 100
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    """Tool sessions: how many may live at once, when an idle one ends, its limits."""
+
+    max_sessions: int = 32
+    idle_timeout: float = 600.0
+    time_limit: float = 10.0
+    memory_limit: int = 512
+    #: Signs the math_with_code session cookie; a random key per server when unset.
+    cookie_secret: str | None = None
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """How the server runs: backend, pool size, queue bound, token, request limits, sessions."""
+
+    backend: str = "auto"
+    workers: int = 1
+    max_queue: int = 64
+    token: str | None = None
+    limits: ServerLimits = field(default_factory=ServerLimits)
+    defaults: Defaults = field(default_factory=Defaults)
+    sessions: SessionConfig = field(default_factory=SessionConfig)
