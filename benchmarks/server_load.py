@@ -14,14 +14,13 @@ import argparse
 import asyncio
 import os
 import platform
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import httpx
+from serving import start_server
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,27 +30,6 @@ RECORD_CODE = "a, b = map(int, input().split())\nprint(a + b)\n"
 def record(tests: int) -> dict[str, object]:
     return {"id": "load", "code": RECORD_CODE,
             "tests": [{"input": f"{i} {i}\n", "output": f"{2 * i}\n"} for i in range(tests)]}
-
-
-def start_server(backend: str, workers: int) -> tuple[subprocess.Popen[bytes], str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "pytest_codeverify.cli", "serve", "--host", "127.0.0.1",
-                             "--port", str(port), "--backend", backend, "--workers", str(workers),
-                             "--max-queue", "256"], cwd=ROOT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"the server exited with {proc.returncode}")
-        try:
-            if httpx.get(f"{url}/health", timeout=5).status_code == 200:
-                return proc, url
-        except httpx.TransportError:
-            time.sleep(0.2)
-    proc.terminate()
-    raise SystemExit("the server did not come up")
 
 
 async def level(url: str, concurrency: int, requests: int, tests: int, max_seconds: float) -> dict[str, float]:
@@ -94,7 +72,7 @@ def main() -> int:
     parser.add_argument("--tests", type=int, default=3, help="tests per record (default 3)")
     parser.add_argument("--max-seconds", type=float, default=60.0, help="time bound per level (default 60)")
     args = parser.parse_args()
-    proc, url = start_server(args.backend, args.workers)
+    proc, url = start_server("--backend", args.backend, "--workers", str(args.workers), "--max-queue", "256")
     try:
         print(f"# {platform.platform()}, {os.cpu_count()} CPU(s); backend {args.backend}, "
               f"{args.workers} sandbox(es); one record of {args.tests} stdin tests per request")

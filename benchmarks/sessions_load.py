@@ -16,15 +16,13 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import socket
 import statistics
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import httpx
+from serving import start_server
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,28 +30,6 @@ CALLS = [
     "import math\ntotal = 0\nseen = []\n",
     "def step(k):\n    global total\n    total += k * k\n    seen.append(k)\n    return total\n",
 ] + [f"step({k})" for k in range(1, 200)]
-
-
-def start_server(backend: str, sessions: int, memory: int) -> tuple[subprocess.Popen[bytes], str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "pytest_codeverify.cli", "serve", "--host", "127.0.0.1",
-                             "--port", str(port), "--backend", backend, "--workers", "1",
-                             "--max-sessions", str(sessions), "--max-queue", str(sessions * 2),
-                             "--session-memory-limit", str(memory)], cwd=ROOT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"the server exited with {proc.returncode}")
-        try:
-            if httpx.get(f"{url}/health", timeout=5).status_code == 200:
-                return proc, url
-        except httpx.TransportError:
-            time.sleep(0.2)
-    proc.terminate()
-    raise SystemExit("the server did not come up")
 
 
 def tree_memory(root: int) -> tuple[int, int, int]:
@@ -125,7 +101,8 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=10)
     parser.add_argument("--memory", type=int, default=256, help="each session's memory limit in MiB")
     args = parser.parse_args()
-    proc, url = start_server(args.backend, args.sessions, args.memory)
+    proc, url = start_server("--backend", args.backend, "--workers", "1", "--max-sessions", str(args.sessions),
+                             "--max-queue", str(args.sessions * 2), "--session-memory-limit", str(args.memory))
     _, idle_rss, idle_pss = tree_memory(proc.pid)
     peak = [0, 0, 0]
     done = threading.Event()

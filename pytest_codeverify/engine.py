@@ -39,7 +39,8 @@ def make_job(case: Case, test: TestSpec, output_limit: int = DEFAULT_OUTPUT_LIMI
         return Job(mode=Mode.CALL.value, entry_point=case.entry_point, args=encode_value(list(test.args)),
                    kwargs=encode_value(dict(test.kwargs)), args_source=test.args_source, **common)
     if isinstance(test, AssertTest):
-        return Job(mode=Mode.ASSERT.value, setup=case.setup_code, assert_code=test.code, **common)
+        return Job(mode=Mode.ASSERT.value, setup=case.setup_code, assert_code=test.code,
+                   entry_point=case.entry_point, **common)
     raise TypeError(f"unknown test type {type(test).__name__}")
 
 

@@ -23,7 +23,7 @@ from typing import Any
 from .config import DEFAULT_MEMORY_LIMIT, DEFAULT_OUTPUT_LIMIT, DEFAULT_TIME_LIMIT, wall_limit
 
 #: Version of the message shapes below; a runner greeting with another version is refused.
-PROTOCOL_VERSION = 3
+PROTOCOL_VERSION = 4
 
 FRAME_HEADER = struct.Struct(">I")
 #: Largest frame either side accepts (two capped streams, base64, plus slack).
@@ -48,7 +48,7 @@ class Status(enum.Enum):
     EXITED = "exited"  # the program called exit() before the test finished
     EXCEPTION = "exception"  # an uncaught exception (``type``, ``message``)
     PASSED = "passed"  # the assertion test ran to its end
-    FAILED = "failed"  # an ``assert`` of the test failed: the candidate's answer is wrong
+    FAILED = "failed"  # an ``assert`` of the test itself failed: the candidate's answer is wrong
     UNENCODABLE = "unencodable"  # a returned built-in value the codec cannot carry (message)
 
 
@@ -222,7 +222,8 @@ class Job:
     language: str = "python"
 
     def to_message(self, job_id: int, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-        """The job frame the runner reads."""
+        """The job frame the runner reads (for an assertion job, without the test code: see
+        :meth:`to_frames`)."""
         message: dict[str, Any] = {
             "type": "job", "id": job_id, "mode": self.mode, "code": self.code,
             "stdin": base64.b64encode(self.stdin).decode("ascii"),
@@ -234,9 +235,19 @@ class Job:
             if self.args_source is not None:
                 message["args_source"] = self.args_source
         elif self.mode == Mode.ASSERT.value:
-            message.update(setup=self.setup, **{"assert": self.assert_code})
+            message.update(entry_point=self.entry_point, test_frame=True)
         message.update(extra or {})
         return message
+
+    def to_frames(self, job_id: int, extra: dict[str, Any] | None = None) -> bytes:
+        """Everything sent to the runner for this job: the job frame, then, for an assertion job,
+        a frame with the test code. The runner passes that second frame on to the test's
+        process without reading it, so the test code is never in the memory of the runner,
+        from which the candidate's processes are forked."""
+        frames = encode_frame(self.to_message(job_id, extra))
+        if self.mode == Mode.ASSERT.value:
+            frames += encode_frame({"type": "test", "setup": self.setup, "assert": self.assert_code})
+        return frames
 
 
 @dataclass(frozen=True)

@@ -95,7 +95,7 @@ def test_command_line_candidate_overrides_the_marker(pytester: pytest.Pytester) 
     ("@pytest.mark.codeverify(path='missing.py', entry_point='f')", (), "codeverify_candidate: *missing.py*"),
     ("@pytest.mark.codeverify(code='x = 1', colour='red')", (), "*unknown argument(s) colour*"),
     ("@pytest.mark.codeverify('x = 1')", (), "*takes keyword arguments only*"),
-    ("@pytest.mark.codeverify(code='x = 1', language='rust')", (), "*unknown language 'rust'*"),
+    ("@pytest.mark.codeverify(code='x = 1', language='cobol')", (), "*unknown language 'cobol'*"),
     ("@pytest.mark.codeverify(code='x = 1')", ("--codeverify-candidate", "nope.py"), "codeverify_candidate: *nope.py*"),
 ])
 def test_candidate_misuse_is_a_readable_setup_error(pytester: pytest.Pytester, marker: str,

@@ -82,6 +82,7 @@ def test_a_lost_worker_node_is_retried_never_scored_wrong(cluster: Any, tmp_path
         got = [next(stream) for _ in range(10)]
         cluster.remove_node(spare)  # kills its raylet and the actor on it, mid-run
         got.extend(stream)
+        assert pool.lost == 1  # the actor on the lost node was noticed and its cases moved
     got = without_times(got)
     assert len(got) == len(expected)
     for line, want in zip(got, expected, strict=True):
@@ -93,3 +94,22 @@ def test_a_lost_worker_node_is_retried_never_scored_wrong(cluster: Any, tmp_path
             assert line == want
     # With two nodes left and three retries, the lost node's cases ran again elsewhere.
     assert sum(line.get("reward") is None for line in got) == sum(want.get("reward") is None for want in expected)
+
+
+def test_verify_command_with_ray_address(cluster: Any, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    data = write_jsonl(tmp_path / "data.jsonl", mixed(10))
+    common = [sys.executable, "-m", "pytest_codeverify.cli", "verify", str(data), "--backend", "local"]
+    local = subprocess.run([*common, "-j", "1"], capture_output=True, text=True, timeout=300)
+    remote = subprocess.run([*common, "--ray", cluster.address], capture_output=True, text=True, timeout=300)
+    assert local.returncode == remote.returncode == 0, remote.stderr[-2000:]
+
+    def lines(out: str) -> list[dict[str, Any]]:
+        import json
+
+        return without_times([json.loads(line) for line in out.splitlines()])
+
+    assert lines(remote.stdout) == lines(local.stdout)
+    assert len(lines(remote.stdout)) == 10

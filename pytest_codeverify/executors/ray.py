@@ -2,15 +2,15 @@
 
 Needs the ``ray`` extra (``pip install "pytest-codeverify[ray]"``) on this machine and on every
 node of the cluster. Cases travel to actors as tasks and their rewards lines come back in input
-order. When a node dies mid-run, Ray restarts its actors on the nodes that are left and retries
-their in-flight cases there; a case whose retries are exhausted gets ``SE`` on every test
-(reward ``null``: a lost machine is never the candidate's fault).
+order. When a node dies mid-run, its actors' in-flight cases are sent again to actors on the
+nodes that are left; a case whose retries are exhausted gets ``SE`` on every test (reward
+``null``: a lost machine is never the candidate's fault).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from itertools import cycle
+from itertools import count
 from typing import Any
 
 from ..cases import Case
@@ -19,7 +19,7 @@ from ..protocol import Verdict
 from ..rewards import case_line, test_entry
 from .base import Executor, WorkItem, ordered
 
-#: How often Ray retries a case whose actor died (its node lost) before the case gets SE.
+#: How often a case whose actor died (its node lost) is sent again before it gets SE.
 TASK_RETRIES = 3
 
 
@@ -72,30 +72,55 @@ class RayPool(Executor):
             raise ValueError(f"workers must be at least 1, got {workers}")
         self._reward_mode = reward_mode
         options = dict(backend=backend, image=image, reward_mode=reward_mode, **sandbox_options)
-        actor = ray.remote(num_cpus=1, max_restarts=-1, max_task_retries=TASK_RETRIES)(_Verifier)
+        # One CPU each, spread over the nodes. Not restarted by Ray: an actor whose node died
+        # would wait for a free CPU that the survivors hold; its cases move to them instead.
+        actor = ray.remote(num_cpus=1, max_restarts=0, scheduling_strategy="SPREAD")(_Verifier)
         self._actors = [actor.remote(options) for _ in range(workers)]
+        self._dead: set[int] = set()
 
     @property
     def workers(self) -> int:
-        return len(self._actors)
+        return max(1, len(self._actors) - len(self._dead))
+
+    @property
+    def lost(self) -> int:
+        """How many actors were lost (with their node) during this pool's runs."""
+        return len(self._dead)
 
     def nodes(self) -> list[str]:
         """The node each actor runs on (for tests and the scaling benchmark)."""
         return list(self._ray.get([a.node_id.remote() for a in self._actors]))
 
     def map(self, items: Iterable[WorkItem]) -> Iterator[dict[str, Any]]:
-        actors = cycle(self._actors)
+        turn = count()
 
-        def submit(case: Case) -> tuple[Case, Any]:
-            return case, next(actors).verify.remote(case)
+        def live() -> list[Any]:
+            return [actor for actor in self._actors if id(actor) not in self._dead]
 
-        def result(submitted: tuple[Case, Any]) -> dict[str, Any]:
-            case, ref = submitted
-            try:
-                return dict(self._ray.get(ref))
-            except self._ray.exceptions.RayError as exc:
-                return lost_line(case, self._reward_mode, f"lost on the cluster: {type(exc).__name__}: "
-                                                          f"{str(exc).splitlines()[0][:200] if str(exc) else ''}")
+        def submit(case: Case) -> tuple[Case, Any, Any]:
+            actors = live()
+            if not actors:
+                return case, None, None
+            actor = actors[next(turn) % len(actors)]
+            return case, actor, actor.verify.remote(case)
+
+        def result(submitted: tuple[Case, Any, Any]) -> dict[str, Any]:
+            case, actor, ref = submitted
+            error = "no live actor is left on the cluster"
+            for _attempt in range(TASK_RETRIES + 1):
+                if ref is None:
+                    break
+                try:
+                    return dict(self._ray.get(ref))
+                except self._ray.exceptions.RayActorError as exc:
+                    # Its node (or process) is gone: run the case again on an actor that is left.
+                    self._dead.add(id(actor))
+                    error = f"lost on the cluster: {type(exc).__name__}"
+                    _case, actor, ref = submit(case)
+                except self._ray.exceptions.RayError as exc:
+                    error = f"the cluster failed the case: {type(exc).__name__}: {str(exc)[:200]}"
+                    break
+            return lost_line(case, self._reward_mode, error)
 
         return ordered(items, submit, result, self.workers * self.WINDOW_PER_WORKER)
 

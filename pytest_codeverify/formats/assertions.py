@@ -172,8 +172,9 @@ def convert_check(test_source: str, entry_point: str) -> Conversion:
     return result
 
 
-def called_function(assertions: list[str]) -> str | None:
-    """The function most assertions call (MBPP's entry point), ignoring built-ins."""
+def called_function(assertions: list[str], builtin_names: bool = False) -> str | None:
+    """The function most assertions call (MBPP's entry point), ignoring built-ins unless
+    ``builtin_names`` (for a solution that names its function ``sum``)."""
     names: Counter[str] = Counter()
     for source in assertions:
         try:
@@ -181,7 +182,8 @@ def called_function(assertions: list[str]) -> str | None:
         except SyntaxError:
             continue
         for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not hasattr(builtins, node.func.id):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+                    and (builtin_names or not hasattr(builtins, node.func.id)):
                 names[node.func.id] += 1
                 break
     return names.most_common(1)[0][0] if names else None

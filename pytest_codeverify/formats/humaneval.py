@@ -70,6 +70,9 @@ class MbppReader:
         # With setup code the candidate's functions may rely on what it defines: keep every
         # assertion as code run after it, exactly as the original harness does.
         conversion = convert_list(assertions, entry_point or "", convert=bool(entry_point) and not setup.strip())
+        # Assertions that call only built-in names test a function named like one (task 126's
+        # ``sum``): they stay assertion code, in which that one name means the program's.
+        entry_point = entry_point or called_function(assertions, builtin_names=True)
         language = check_language(record.get("language", "python"))
         source = one_field(record, ("code", "completion", "response"))
         code, error, extracted = candidate_from(record[source], source, source == "response", language, defaults)

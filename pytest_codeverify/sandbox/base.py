@@ -12,7 +12,7 @@ import abc
 import time
 from typing import Any
 
-from ..protocol import FrameReader, Job, ProtocolError, RawResult, check_hello, encode_frame
+from ..protocol import FrameReader, Job, ProtocolError, RawResult, check_hello
 from .bundle import runner_bootstrap
 
 #: Seconds the harness waits for a result beyond the job's own wall limit.
@@ -82,7 +82,7 @@ class Sandbox(abc.ABC):
         job_id = self._next_id
         try:
             extra = {**self._before_job(job), **(fields or {})}
-            self._send(encode_frame(job.to_message(job_id, extra)))
+            self._send(job.to_frames(job_id, extra))
             message = self._wait_frame(time.monotonic() + job.wall_limit + RESULT_GRACE_S)
             if message.get("id") != job_id:
                 raise SandboxError(f"runner answered job {message.get('id')} instead of {job_id}")

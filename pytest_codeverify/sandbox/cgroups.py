@@ -18,6 +18,14 @@ ROOT = Path("/sys/fs/cgroup")
 GROUP = "codeverify"
 
 
+def _pid_namespace() -> str:
+    """This process's PID namespace as a short token (its inode number)."""
+    try:
+        return os.readlink("/proc/self/ns/pid").split("[")[-1].rstrip("]")
+    except OSError:
+        return "0"
+
+
 class Cgroup:
     """A memory+pids cgroup for one sandbox. Construct with :meth:`create`."""
 
@@ -62,31 +70,31 @@ class Cgroup:
         return cls(dirs, 1)
 
     @staticmethod
+    def owned_name(tag: str) -> str:
+        """A cgroup name that says who owns it: this process's pid and PID namespace, then ``tag``."""
+        return f"{os.getpid()}-{_pid_namespace()}-{tag}"
+
+    @staticmethod
     def remove_orphans() -> None:
         """Remove the cgroups of processes that died without removing their own.
 
-        Names start with :func:`owner_prefix`: the owner's pid is only meaningful in its own PID
-        namespace (a run under ``unshare --pid`` sees none of the host's pids, and the host
-        reads its small pids as someone else's), so a cgroup is judged dead by its owner's pid
-        only when it was made in this namespace. One made elsewhere is removed only once it is
-        empty and a minute old (an owner that is alive holds its runner in it); a live owner's
-        cgroup may be empty for a moment (created, not yet entered), so that is never touched.
+        A name starts with the owner's pid and PID namespace (:meth:`owned_name`). Only owners
+        in this PID namespace can be judged: a pid from another namespace means another process
+        here, or none, so a live sandbox of another namespace would lose its cgroup. A live
+        owner's cgroup may be empty for a moment (created, not yet entered), so only a dead
+        owner's is touched.
         """
-        here = _pid_namespace()
+        namespace = _pid_namespace()
         for base in (ROOT / GROUP, ROOT / "memory" / GROUP, ROOT / "pids" / GROUP):
             if not base.is_dir():
                 continue
             for child in base.iterdir():
-                owner = child.name.partition("-")[0]
-                pid, _, namespace = owner.partition(".")
-                if not child.is_dir() or not pid.isdigit():
+                owner, _, rest = child.name.partition("-")
+                if not rest.startswith(namespace + "-"):
                     continue
-                if namespace == here:
-                    dead = not Path(f"/proc/{pid}").exists()
-                else:
-                    dead = not _pids(child / "cgroup.procs") and _age(child) > 60
-                if dead:
-                    Cgroup({"memory": child}, 2 if base == ROOT / GROUP else 1).remove()
+                if child.is_dir() and owner.isdigit() and not Path(f"/proc/{owner}").exists():
+                    orphan = Cgroup({"memory": child}, 2 if base == ROOT / GROUP else 1)
+                    orphan.remove()
 
     def procs_files(self) -> list[Path]:
         return [path / "cgroup.procs" for path in {*self.dirs.values()}]
@@ -164,25 +172,6 @@ class Cgroup:
                 except OSError:
                     self.kill_all()
                     time.sleep(0.005)
-
-
-def owner_prefix() -> str:
-    """The start of the name of every cgroup this process makes: its pid and PID namespace."""
-    return f"{os.getpid()}.{_pid_namespace()}"
-
-
-def _pid_namespace() -> str:
-    try:
-        return str(os.stat("/proc/self/ns/pid").st_ino)
-    except OSError:
-        return "0"
-
-
-def _age(path: Path) -> float:
-    try:
-        return time.time() - path.stat().st_mtime
-    except OSError:
-        return 0.0
 
 
 def _pids(procs: Path) -> list[int]:

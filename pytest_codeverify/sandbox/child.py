@@ -2,8 +2,9 @@
 
 The runner (:mod:`.runner`) forks one child per job; this module turns the child into a
 pristine-looking interpreter (fds, signals, limits, environment), runs the candidate in the
-job's mode and writes a one-line report on a private result channel (fd 3), tagged with a
-nonce the candidate never sees by name.
+job's mode (stdin or call) and writes a one-line report on a private result channel (fd 3),
+tagged with a nonce the candidate never sees by name. Assertion tests run in two processes
+instead, the candidate's and the test's (see :mod:`.assertion`), set up with the same helpers.
 """
 
 from __future__ import annotations
@@ -30,9 +31,6 @@ if TYPE_CHECKING:  # never at run time: the runner's imports are copied into eve
 SCRIPT_NAME = "solution.py"
 RESULT_FD = 3
 _MAX_REDUCE_DEPTH = 200
-# A read-only snapshot of the built-ins, taken before any candidate code ran: assertion test
-# code runs on a fresh copy of it, whatever the candidate did to the ``builtins`` module.
-_PRISTINE_BUILTINS = types.MappingProxyType(dict(builtins.__dict__))
 # Every function below resolves built-in names in this private copy (a function takes its
 # built-ins from its globals' ``__builtins__`` when it is created), so a candidate that
 # monkeypatches ``builtins.type``, ``isinstance``, ``dict`` ... changes what its own code
@@ -40,13 +38,19 @@ _PRISTINE_BUILTINS = types.MappingProxyType(dict(builtins.__dict__))
 __builtins__ = dict(builtins.__dict__)  # type: ignore[assignment]
 
 
-def _prctl(option: int, value: int) -> None:
-    try:
-        import ctypes
+_LIBC: list[Any] = []  # libc's prctl, loaded once in the runner and inherited by every child
 
-        ctypes.CDLL(None).prctl(option, value, 0, 0, 0)
+
+def _prctl(option: int, value: int) -> int:
+    """``prctl(option, value)``; -1 when it cannot be called."""
+    try:
+        if not _LIBC:
+            import ctypes
+
+            _LIBC.append(ctypes.CDLL(None).prctl)
+        return int(_LIBC[0](option, value, 0, 0, 0))
     except Exception:
-        pass
+        return -1
 
 
 def _set_dumpable(flag: int) -> None:
@@ -65,10 +69,27 @@ def _set_limit(which: int, soft: int, hard: int | None = None) -> None:
         pass
 
 
-def _child_setup(job: dict, work_dir: str, stdin_fd: int, out_w: int, err_w: int, res_w: int) -> None:
-    """Turn the forked child into a pristine-looking process for the candidate."""
+def _place_fds(fds: tuple[int, ...]) -> None:
+    """Make ``fds`` the process's fds 0, 1, 2, ... in order and close every other fd."""
+    count = len(fds)
+    sources = []
+    for fd in fds:
+        moved, spare = fd, []
+        while moved < count:  # never dup2 onto a source that is still to be placed
+            spare.append(moved)
+            moved = os.dup(moved)
+        for extra in spare[1:]:
+            os.close(extra)
+        sources.append(moved)
+    for target, source in enumerate(sources):
+        os.dup2(source, target)
+    os.closerange(count, 65536)
+
+
+def _process_setup(job: dict[str, Any], work_dir: str, fds: tuple[int, ...]) -> None:
+    """What every process of a job gets: its own session, default signals, ``fds`` as fds 0, 1,
+    2, ..., the job's limits, a clean environment and fresh standard streams."""
     os.setsid()
-    _set_dumpable(1)
     for number in range(1, signal.NSIG):
         if number in (signal.SIGKILL, signal.SIGSTOP):
             continue
@@ -76,19 +97,9 @@ def _child_setup(job: dict, work_dir: str, stdin_fd: int, out_w: int, err_w: int
             signal.signal(number, signal.SIG_DFL)
         except (OSError, ValueError):
             pass
-    # As in a normal interpreter: SIGPIPE ignored (BrokenPipeError), SIGINT -> KeyboardInterrupt.
+    # As in a normal interpreter: SIGPIPE ignored (BrokenPipeError).
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        with open("/proc/self/oom_score_adj", "w") as handle:
-            handle.write("1000")
-    except OSError:
-        pass
-    os.dup2(stdin_fd, 0)
-    os.dup2(out_w, 1)
-    os.dup2(err_w, 2)
-    os.dup2(res_w, RESULT_FD)
-    os.closerange(RESULT_FD + 1, 65536)
+    _place_fds(fds)
     cpu = max(1, math.ceil(float(job.get("cpu_limit", 2))))
     _set_limit(resource.RLIMIT_CPU, cpu, cpu + 1)
     _set_limit(resource.RLIMIT_CORE, 0)
@@ -110,10 +121,30 @@ def _child_setup(job: dict, work_dir: str, stdin_fd: int, out_w: int, err_w: int
         open(2, "wb", closefd=False), encoding="utf-8", errors="backslashreplace", newline="\n",
         line_buffering=True)
     sys.argv = [SCRIPT_NAME]
+
+
+def _child_setup(job: dict[str, Any], work_dir: str, stdin_fd: int, out_w: int, err_w: int,
+                 channels: int | tuple[int, ...]) -> None:
+    """Turn the forked child into a pristine-looking process for the candidate.
+
+    ``channels`` become fds 3, 4, ...: the result channel, or (assertion tests) the pipes to
+    the test's process.
+    """
+    channels = (channels,) if isinstance(channels, int) else channels
+    _process_setup(job, work_dir, (stdin_fd, out_w, err_w, *channels))
+    # Its own process: the candidate may read its /proc entries, as any program may.
+    _set_dumpable(1)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # SIGINT -> KeyboardInterrupt
+    try:
+        with open("/proc/self/oom_score_adj", "w") as handle:
+            handle.write("1000")
+    except OSError:
+        pass
     sys.path[:] = [work_dir] + [p for p in sys.path if p and p != work_dir]
 
 
-def _make_reporter(secret: list, _dumps=json.dumps, _write_all=write_all) -> Callable[[dict], None]:
+def _make_reporter(secret: list[str], _dumps: Any = json.dumps,
+                   _write_all: Any = write_all) -> Callable[[dict[str, Any]], None]:
     """A function that writes the child's outcome to the result channel, tagged with a nonce.
 
     The line is ``<nonce> <status> <json details>``: the nonce and status are formatted with
@@ -123,7 +154,7 @@ def _make_reporter(secret: list, _dumps=json.dumps, _write_all=write_all) -> Cal
     """
     prefix = secret.pop() + " "
 
-    def send(payload: dict) -> None:
+    def send(payload: dict[str, Any]) -> None:
         status = payload.pop("status")
         try:
             details = _dumps(payload)
@@ -141,8 +172,10 @@ def _make_reporter(secret: list, _dumps=json.dumps, _write_all=write_all) -> Cal
     return send
 
 
-def _make_reduce(_type=type, _isinstance=isinstance, _list=list, _tuple=tuple, _dict=dict, _set=set,
-                 _frozenset=frozenset, _int=int, _float=float, _complex=complex, _str=str, _bytes=bytes):
+def _make_reduce(_type: Any = type, _isinstance: Any = isinstance, _list: Any = list, _tuple: Any = tuple,
+                 _dict: Any = dict, _set: Any = set, _frozenset: Any = frozenset, _int: Any = int,
+                 _float: Any = float, _complex: Any = complex, _str: Any = str,
+                 _bytes: Any = bytes) -> Callable[[Any, int], Any]:
     """Build :func:`_reduce` with every name it needs bound in its closure.
 
     Built before any candidate code runs, so replacing ``_reduce``'s helpers in the runner's
@@ -163,7 +196,7 @@ def _make_reduce(_type=type, _isinstance=isinstance, _list=list, _tuple=tuple, _
     )
 
     def reduce(value: Any, depth: int = 0) -> Any:
-        """Reduce a value returned to assertion code to something whose ``==`` cannot be faked.
+        """Reduce a value a call returned to something whose ``==`` cannot be faked.
 
         Exact built-in values pass (containers are checked deeply); instances of subclasses of
         built-in types become their exact base type (``Counter`` -> ``dict``, a named tuple ->
@@ -188,7 +221,7 @@ def _make_reduce(_type=type, _isinstance=isinstance, _list=list, _tuple=tuple, _
         # The base type's own C slots read the stored value, bypassing any override.
         for base, exact in exact_base:
             if _isinstance(value, base):
-                return reduce(exact(value), depth + 1)
+                return reduce(exact(value), depth + 1)  # type: ignore[no-untyped-call]
         if kind.__flags__ & (1 << 8):  # Py_TPFLAGS_IMMUTABLETYPE: methods cannot be replaced
             return value
         raise UnsupportedValue(f"a value of type {type_name(kind)} cannot be compared safely")
@@ -199,23 +232,22 @@ def _make_reduce(_type=type, _isinstance=isinstance, _list=list, _tuple=tuple, _
 _reduce = _make_reduce()
 
 
-def _wrap_function(function, _reduce=_reduce):
-    def guarded(*args, **kwargs):
-        return _reduce(function(*args, **kwargs))
-
-    guarded.__name__ = getattr(function, "__name__", "guarded")
-    guarded.__doc__ = getattr(function, "__doc__", None)
-    guarded.__wrapped__ = function
-    return guarded
-
-
-def _resolve_entry_point(namespace: dict, name: str):
+def _resolve_entry_point(namespace: dict[str, Any], name: str) -> Any:
     solution = namespace.get("Solution")
     if isinstance(solution, type) and hasattr(solution, name):
         return getattr(solution(), name)
     if name in namespace and callable(namespace[name]):
         return namespace[name]
     raise LookupError(f"entry point {name!r} is not defined (neither a function nor a method of Solution)")
+
+
+def _main_namespace() -> dict[str, Any]:
+    """A fresh ``__main__`` module for the candidate's program; its namespace."""
+    module = types.ModuleType("__main__")
+    module.__file__ = SCRIPT_NAME
+    module.__builtins__ = builtins  # type: ignore[attr-defined]
+    sys.modules["__main__"] = module
+    return module.__dict__
 
 
 def _exit_code_of(exc: SystemExit) -> int:
@@ -250,25 +282,18 @@ def _finish(code: int) -> None:
     os._exit(code)
 
 
-def _child_main(job: dict, secret: list, _pristine=_PRISTINE_BUILTINS, _wrap=_wrap_function,
-                _reduce=_reduce) -> None:
+def _child_main(job: dict[str, Any], secret: list[str], _reduce: Any = _reduce) -> None:
+    """Run the candidate of a stdin or call job and report what it did."""
     report = _make_reporter(secret)
     mode = job["mode"]
     try:
         code = compile(job["code"], SCRIPT_NAME, "exec", dont_inherit=True)
-        tests = None
-        if mode == "assert":
-            tests = compile((job.get("setup") or "") + "\n" + job["assert"], "<test>", "exec", dont_inherit=True)
     except (SyntaxError, ValueError, OverflowError, MemoryError, RecursionError) as exc:
         report({"status": "compile_error", "message": f"{type(exc).__name__}: {exc}"})
         sys.excepthook(type(exc), exc.with_traceback(None), None)
         _finish(1)
         return
-    module = types.ModuleType("__main__")
-    module.__file__ = SCRIPT_NAME
-    module.__builtins__ = builtins  # type: ignore[attr-defined]
-    sys.modules["__main__"] = module
-    namespace = module.__dict__
+    namespace = _main_namespace()
     exit_code = 0
     try:
         exec(code, namespace)
@@ -284,22 +309,13 @@ def _child_main(job: dict, secret: list, _pristine=_PRISTINE_BUILTINS, _wrap=_wr
                 kwargs = decode_value(job.get("kwargs", {"dict": []}))
             value = target(*args, **kwargs)
             try:
-                # Reduced first, as for assertion tests: a Counter is compared as the dict it
-                # is, exactly as Python's == would; a class of the candidate's is refused.
+                # Reduced first: a Counter is compared as the dict it is, exactly as Python's
+                # == would; a class of the candidate's is refused.
                 encoded = encode_value(_reduce(value))
             except UnsupportedValue as exc:
                 report({"status": "not_plain", "message": str(exc)})
             else:
                 report({"status": "ok", "value": encoded})
-        elif mode == "assert":
-            test_globals = {}
-            for name, value in list(namespace.items()):
-                is_function = type(value).__name__ == "function" and getattr(value, "__module__", None) == "__main__"
-                test_globals[name] = _wrap(value) if is_function else value
-            test_globals["__builtins__"] = dict(_pristine)
-            test_globals["__name__"] = "__main__"
-            exec(tests, test_globals)  # type: ignore[arg-type]  # compiled above in assert mode
-            report({"status": "passed"})
     except SystemExit as exc:
         exit_code = _exit_code_of(exc)
         if mode != "stdin":

@@ -42,7 +42,7 @@ from .bwrap import (
     resolve_bwrap,
     runner_args,
 )
-from .cgroups import Cgroup, owner_prefix
+from .cgroups import Cgroup
 
 #: Processes (and threads) one job may have at once.
 PIDS_MAX = 128
@@ -93,7 +93,7 @@ def _probe(bwrap: str) -> Capabilities:
 
 @functools.cache
 def _cgroups_work() -> bool:
-    cgroup = Cgroup.create(f"{owner_prefix()}-probe-{uuid.uuid4().hex[:6]}", PIDS_MAX)
+    cgroup = Cgroup.create(Cgroup.owned_name(f"probe-{uuid.uuid4().hex[:6]}"), PIDS_MAX)
     if cgroup is not None:
         cgroup.remove()
     return cgroup is not None
@@ -173,7 +173,7 @@ class LocalSandbox(Sandbox):
         self._session_base = None
         if self.caps.cgroups:
             Cgroup.remove_orphans()
-            self._cgroup = Cgroup.create(f"{owner_prefix()}-{uuid.uuid4().hex[:8]}", PIDS_MAX)
+            self._cgroup = Cgroup.create(Cgroup.owned_name(uuid.uuid4().hex[:8]), PIDS_MAX)
         self._stderr = tempfile.TemporaryFile()
         cgroup = self._cgroup
         try:

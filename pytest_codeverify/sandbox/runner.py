@@ -1,8 +1,9 @@
 """The job runner: runs inside the isolation boundary and executes one job per forked child.
 
-This module, :mod:`.child`, :mod:`.cleanup`, :mod:`.seccomp`, :mod:`.workarea` and
-:mod:`pytest_codeverify.protocol` are the only code of the project that runs inside a sandbox.
-They depend on nothing but the standard library: the harness starts them as
+This module, :mod:`.child`, :mod:`.assertion`, :mod:`.stubs`, :mod:`.remote`, :mod:`.handles`,
+:mod:`.cleanup`, :mod:`.seccomp`, :mod:`.workarea`, :mod:`pytest_codeverify.protocol` and
+:mod:`pytest_codeverify.config` are the only code of the project that runs inside a sandbox. They
+depend on nothing but the standard library: the harness starts them as
 ``python3 -I -S -c <bundle>`` (see :mod:`.bundle`) inside bubblewrap or a container, never
 importing the package there. Before its first job the runner confines itself (:func:`_confine`):
 work areas mounted, identity and every capability given up, the seccomp filter installed.
@@ -25,8 +26,13 @@ import sys
 import time
 
 from ..protocol import STATUSES, hello_message, read_frame, write_all, write_frame
-from . import child, programs, seccomp, session_child, workarea
+from . import assertion, child, programs, seccomp, session_child, stubs, workarea
 from .cleanup import _empty_dir, _remove_sysv_ipc
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # never at run time: the runner imports nothing it does not use
+    from resource import struct_rusage
+    from typing import Any
 
 _READ_CHUNK = 65536
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -34,7 +40,7 @@ _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 CPU_CHECK_INTERVAL = 0.01
 
 
-def _parse_report(data: bytes, nonce: str) -> dict | None:
+def _parse_report(data: bytes, nonce: str) -> dict[str, Any] | None:
     """The first result-channel line carrying ``nonce``, as an outcome dict (or None)."""
     for line in data.splitlines():
         parts = line.decode("utf-8", "replace").split(" ", 2)
@@ -101,9 +107,18 @@ class Runner:
             self.cleanup()
             write_frame(self.out_fd, result)
 
-    def run(self, job: dict) -> dict:
+    def run(self, job: dict[str, Any]) -> dict[str, Any]:
         if not self.is_init:
             self.sweep()  # reap what the harness killed since the last job (they count as pids)
+        test_pending = bool(job.get("test_frame"))  # an assertion job's test code follows, unread
+        try:
+            return self._run(job, test_pending)
+        except BaseException:
+            if test_pending and not job.get("_test_passed"):
+                assertion.pass_test_frame(self.in_fd, None)  # keep the job stream in step
+            raise
+
+    def _run(self, job: dict[str, Any], assertion_job: bool) -> dict[str, Any]:
         self.prepare_workdir()
         programs.prepare(job, self.work_dir)
         stdin_fd = os.memfd_create("stdin", 0)
@@ -112,20 +127,28 @@ class Runner:
         os.lseek(stdin_fd, 0, os.SEEK_SET)
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
-        res_r, res_w = os.pipe()
-        # The nonce travels in a list that the child empties, so no frame of the child (this
-        # one included) holds it by name while candidate code runs.
-        secret = [os.urandom(16).hex()]
         # Objects that exist now are never collected in the child: without this its first
         # garbage collection would touch (and so copy) every page the runner owns.
         gc.freeze()
         started = time.monotonic()
+        partner = None
+        if assertion_job:
+            # The candidate's process first: forked while no test code is in this process.
+            partner = assertion.fork_candidate(job, self.work_dir, stdin_fd, out_w, err_w,
+                                               (self.in_fd, self.out_fd))
+            test_r, test_w = os.pipe()
+        res_r, res_w = os.pipe()
+        # The nonce travels in a list that the child empties, so no frame of the child (this
+        # one included) holds it by name while candidate code runs.
+        secret = [os.urandom(16).hex()]
         pid = os.fork()
         if pid == 0:  # the child never returns from here
             try:
                 os.close(self.in_fd)
                 os.close(self.out_fd)
-                child._child_setup(job, self.work_dir, stdin_fd, out_w, err_w, res_w)
+                if partner is not None:  # the test's process of an assertion job
+                    stubs.run_test(job, secret, self.work_dir, test_r, out_w, err_w, res_w, partner)
+                child._child_setup(job, self.work_dir, stdin_fd, out_w, err_w, (res_w,))
                 job = {k: v for k, v in job.items() if k != "stdin"}
                 if programs.is_program(job):
                     programs.exec_child(job, child._make_reporter(secret))
@@ -135,14 +158,30 @@ class Runner:
         nonce_key = secret.pop()
         for fd in (stdin_fd, out_w, err_w, res_w):
             os.close(fd)
-        result = self.supervise(job, pid, started, out_r, err_r, res_r, nonce_key)
+        pids = [pid]
+        if partner is not None:
+            os.close(test_r)
+            partner.close_ends()
+            job["_test_passed"] = True
+            assertion.pass_test_frame(self.in_fd, test_w)
+            pids.append(partner.pid)
+        result, statuses = self.supervise(job, pids, started, out_r, err_r, res_r, nonce_key)
+        if partner is not None:
+            assertion.merge_partner(result, statuses.get(partner.pid))
         if programs.is_program(job):
             self.sweep()  # nothing of the job may still run while its outputs are kept
             result = programs.finish(job, self.work_dir, result)
         return result
 
-    def supervise(self, job: dict, pid: int, started: float, out_r: int, err_r: int, res_r: int,
-                  nonce: str) -> dict:
+    def supervise(self, job: dict[str, Any], pids: list[int], started: float, out_r: int, err_r: int,
+                  res_r: int, nonce: str) -> tuple[dict[str, Any], dict[int, int]]:
+        """Watch a job's processes to their end; the result frame and every process's wait status.
+
+        ``pids[0]`` is the process whose end ends the job (the child; for an assertion test, the
+        test's process); the others (the candidate's process of an assertion test) are killed
+        then. Limits apply to all of them together.
+        """
+        main = pids[0]
         cpu_limit = float(job.get("cpu_limit", 2))
         wall_limit = float(job.get("wall_limit", cpu_limit * 2 + 1))
         output_limit = int(job.get("output_limit", 1 << 20))
@@ -155,25 +194,31 @@ class Runner:
         for fd in buffers:
             poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
         open_fds = set(buffers)
-        # The pidfd wakes the poll the moment the child exits, even when a leftover process
+        # A pidfd wakes the poll the moment a process exits, even when a leftover process
         # still holds its pipes open.
-        try:
-            pidfd = os.pidfd_open(pid)
-        except (AttributeError, OSError):
-            pidfd = None
-        if pidfd is not None:
-            poller.register(pidfd, select.POLLIN)
-        status = None
-        rusage = None
+        pidfds = []
+        for pid in pids:
+            try:
+                pidfds.append(os.pidfd_open(pid))
+            except (AttributeError, OSError):
+                continue
+            poller.register(pidfds[-1], select.POLLIN)
+        statuses: dict[int, int] = {}
+        usages: list[struct_rusage] = []
         killed_for = None
         exited_at: float | None = None
         next_cpu_check = started + CPU_CHECK_INTERVAL
         while True:
             now = time.monotonic()
-            if status is None:
-                waited, raw_status, usage = os.wait4(pid, os.WNOHANG)
-                if waited == pid:
-                    status, rusage, exited_at = raw_status, usage, now
+            for pid in pids:
+                if pid not in statuses:
+                    waited, raw_status, usage = os.wait4(pid, os.WNOHANG)
+                    if waited == pid:
+                        statuses[pid] = raw_status
+                        usages.append(usage)
+            if exited_at is None and main in statuses:
+                exited_at = now
+                self._kill(pids[1:], statuses, usages)  # the job is over for all its processes
             if exited_at is not None and (not open_fds or now - exited_at > 0.05):
                 break  # done; a leftover process holding a pipe open must not delay the result
             if killed_for is None:
@@ -181,25 +226,21 @@ class Runner:
                     killed_for = "wall"
                 elif any(truncated[fd] for fd in (out_r, err_r)):
                     killed_for = "output"
-                elif status is None and now >= next_cpu_check:
+                elif exited_at is None and now >= next_cpu_check:
                     # Reading /proc costs more than a short job's whole run: not at every wake-up.
                     next_cpu_check = now + CPU_CHECK_INTERVAL
-                    if self.job_cpu_seconds(pid) > cpu_limit + 0.05:
+                    if self.job_cpu_seconds(pids) > cpu_limit + 0.05:
                         killed_for = "cpu"
                 if killed_for is not None:
-                    try:
-                        os.killpg(pid, signal.SIGKILL)
-                    except OSError:
-                        pass
-                    if status is None:
-                        _, status, rusage = os.wait4(pid, 0)
+                    self._kill(pids, statuses, usages)
+                    if exited_at is None:
                         exited_at = time.monotonic()
-            if not open_fds and pidfd is None:
+            if not open_fds and not pidfds:
                 time.sleep(0.002)
                 continue
             for fd, _event in poller.poll(20):
-                if fd == pidfd:
-                    continue
+                if fd not in buffers:
+                    continue  # a pidfd
                 try:
                     chunk = os.read(fd, _READ_CHUNK)
                 except BlockingIOError:
@@ -216,12 +257,11 @@ class Runner:
                     chunk = chunk[:max(room, 0)]
                 buffers[fd] += chunk
         wall = (exited_at if exited_at is not None else time.monotonic()) - started
-        for fd in buffers:
+        for fd in [*buffers, *pidfds]:
             os.close(fd)
-        if pidfd is not None:
-            os.close(pidfd)
         outcome = _parse_report(bytes(buffers[res_r]), nonce)
-        cpu = (rusage.ru_utime + rusage.ru_stime) if rusage else 0.0
+        status = statuses.get(main)
+        cpu = sum(usage.ru_utime + usage.ru_stime for usage in usages)
         result = {
             "type": "result",
             "id": job.get("id"),
@@ -234,16 +274,33 @@ class Runner:
             "cpu_s": round(cpu, 6),
             "wall_s": round(wall, 6),
             "killed_for": killed_for,
-            "max_rss_kb": rusage.ru_maxrss if rusage else 0,
+            "max_rss_kb": max((usage.ru_maxrss for usage in usages), default=0),
             "outcome": outcome,
         }
         if killed_for is None and cpu > cpu_limit:
             result["killed_for"] = "cpu"
-        return result
+        return result, statuses
 
-    def job_cpu_seconds(self, pid: int) -> float:
-        """CPU time of the job so far: all its processes as the namespace's init, else the child's."""
-        return _namespace_cpu_seconds() if self.is_init else _cpu_seconds(pid)
+    @staticmethod
+    def _kill(pids: list[int], statuses: dict[int, int], usages: list[struct_rusage]) -> None:
+        """Kill ``pids`` and their process groups; reap those not reaped yet."""
+        for pid in pids:
+            for kill in (os.kill, os.killpg):  # the pid too: it may not have made its group yet
+                try:
+                    kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+        for pid in pids:
+            if pid not in statuses:
+                _, statuses[pid], usage = os.wait4(pid, 0)
+                usages.append(usage)
+
+    def job_cpu_seconds(self, pids: int | list[int]) -> float:
+        """CPU time of the job so far: all its processes as the namespace's init, else those in
+        ``pids`` (the child, or an assertion test's two processes)."""
+        if self.is_init:
+            return _namespace_cpu_seconds()
+        return sum(_cpu_seconds(pid) for pid in ([pids] if isinstance(pids, int) else pids))
 
     def sweep(self) -> None:
         """Kill every process but this one; as the namespace's init, that is all the candidate's."""

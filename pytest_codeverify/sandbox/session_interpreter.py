@@ -56,7 +56,7 @@ def serve(control: int) -> None:
             report = _cell(str(request.get("code", "")), namespace)
         except SystemExit as exc:  # the program ended the interpreter: so be it
             _flush()
-            os._exit(_exit_code(exc.code))
+            os._exit(child._exit_code_of(exc))
         finally:
             signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         _flush()
@@ -116,18 +116,6 @@ def _text(value: Any, strict: bool = False) -> str:
             raise
         text = f"<unprintable {type(value).__name__}: {type(exc).__name__}>"
     return text[:100_000]
-
-
-def _exit_code(code: Any) -> int:
-    if code is None:
-        return 0
-    if isinstance(code, int):
-        return code & 0xFF
-    try:
-        print(code, file=sys.stderr)
-    except Exception:
-        pass
-    return 1
 
 
 def _flush() -> None:

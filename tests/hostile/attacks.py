@@ -66,6 +66,9 @@ _SYSCALLS = ("import ctypes, platform\n"
              "                       perf_event_open=241, userfaultfd=282, io_uring_setup=425, ptrace=117, mount=40)}\n"
              "_libc = ctypes.CDLL(None, use_errno=True)\n_libc.syscall.restype = ctypes.c_long\n"
              "def call(name, *args):\n    return _libc.syscall(_NR[platform.machine()][name], *args)\n")
+#: An object equal to everything, for assertion-test attacks.
+_EQ = ("class T:\n    def __eq__(self, o): return True\n    def __ne__(self, o): return False\n"
+       "    __hash__ = object.__hash__\n")
 
 ATTACKS: list[Attack] = [
     # --- return-value tricks ---------------------------------------------------------------
@@ -78,7 +81,7 @@ ATTACKS: list[Attack] = [
     Attack("eq-always-true-assert", "return an object whose `__eq__` always answers True (assertion test)", "WA",
            "class T:\n    def __eq__(self, o): return True\n    def __ne__(self, o): return False\n"
            "def add(a, b): return T()\n", _ASSERT),
-    Attack("int-subclass-assert", "return an `int` subclass whose `__eq__` always answers True (assertion)", "RE",
+    Attack("int-subclass-assert", "return an `int` subclass whose `__eq__` always answers True (assertion)", "WA",
            "class I(int):\n    def __eq__(self, o): return True\n    __hash__ = int.__hash__\n"
            "def add(a, b): return I(0)\n", _ASSERT),
     Attack("patch-type-builtin-assert", "replace `builtins.type` so the value check takes an always-equal "
@@ -94,7 +97,7 @@ ATTACKS: list[Attack] = [
            "def add(a, b): return 0\n",
            {"tests": [{"assert": "assert isinstance(add(2, 3), int)\nassert abs(add(2, 3)) == 5"}]}),
     Attack("patch-report-encoder-assert", "patch `json.dumps` and `os.write` so the failure report is rewritten "
-           "as a pass; exit 0 from an atexit hook", "RE",
+           "as a pass; exit 0 from an atexit hook", "WA",
            "import json, os\n_dumps, _write = json.dumps, os.write\n"
            "def dumps(obj, *a, **k):\n"
            "    if type(obj) is dict and 'status' in obj: obj = dict(obj, status='passed')\n"
@@ -116,7 +119,7 @@ ATTACKS: list[Attack] = [
            "        f = f.f_back\n"
            "    return None\n", _CALL),
     Attack("frame-nonce-forge-assert", "walk frames for the runner's nonce, write a forged pass to the result "
-           "channel, exit", "RE",
+           "channel, exit", "WA",
            "import sys, os, json\n"
            "def add(a, b):\n"
            "    f = sys._getframe()\n"
@@ -129,14 +132,14 @@ ATTACKS: list[Attack] = [
            "        f = f.f_back\n"
            "    return 0\n", _ASSERT),
     Attack("frame-call-reporter-assert", "walk frames to the runner's reporting function, report a pass, exit",
-           "AC",
+           "WA",
            "import sys, os\n"
            "def add(a, b):\n"
            "    f = sys._getframe()\n"
            "    while f:\n"
            "        if callable(f.f_locals.get('report')): f.f_locals['report']({'status': 'passed'}); os._exit(0)\n"
            "        f = f.f_back\n"
-           "    return 0\n", _ASSERT, held=False),
+           "    return 0\n", _ASSERT),
     Attack("frame-patch-runner-assert", "walk frames to the runner's globals, replace its value check and "
            "pristine built-ins, return an always-equal object", "WA",
            "import sys\nclass T:\n    def __eq__(self, o): return True\n    def __ne__(self, o): return False\n"
@@ -151,19 +154,131 @@ ATTACKS: list[Attack] = [
            "    f = f.f_back\n"
            "def add(a, b): return T()\n", _ASSERT),
     Attack("gc-forge-report-assert", "find the runner's reporting closure with `gc.get_objects()`, report a "
-           "pass, exit", "AC",
+           "pass, exit", "WA",
            "import gc, os\n"
            "for obj in gc.get_objects():\n"
            "    if callable(obj) and getattr(obj, '__qualname__', '').endswith('<locals>.send'):\n"
            "        obj({'status': 'passed'}); os._exit(0)\n"
-           "def add(a, b): return 0\n", _ASSERT, held=False),
+           "def add(a, b): return 0\n", _ASSERT),
     Attack("frame-read-assert-constants", "read the expected value from the assertion's own code object "
-           "(the calling frame's constants)", "AC",
+           "(the calling frame's constants)", "RE",
            "import sys\n"
            "def add(a, b):\n"
            "    f = sys._getframe(1)\n"
            "    while f.f_code.co_filename != '<test>': f = f.f_back\n"
-           "    return [c for c in f.f_code.co_consts if type(c) is int][-1]\n", _ASSERT, held=False),
+           "    return [c for c in f.f_code.co_consts if type(c) is int][-1]\n", _ASSERT),
+    # --- assertion tests: objects, names and modules of the candidate's ----------------
+    Attack("callable-instance-assert", "the tested name is an instance with `__call__`, returning an always-equal "
+           "object", "WA", _EQ + "class Adder:\n    def __call__(self, a, b): return T()\nadd = Adder()\n", _ASSERT),
+    Attack("partial-assert", "the tested name is a `functools.partial` returning an always-equal object", "WA",
+           _EQ + "import functools\nadd = functools.partial(lambda unused, a, b: T(), 0)\n", _ASSERT),
+    Attack("solution-method-assert", "`Solution().add(...)` returns an always-equal object", "WA",
+           _EQ + "class Solution:\n    def add(self, a, b): return T()\n",
+           {"tests": [{"assert": "assert Solution().add(2, 3) == 5"}]}),
+    Attack("module-renamed-function-assert", "a function whose `__module__` was reassigned returns an always-equal "
+           "object", "WA", _EQ + "def add(a, b): return T()\nadd.__module__ = 'operator'\n", _ASSERT),
+    Attack("returned-closure-assert", "a function returned by a function returns an always-equal object", "WA",
+           _EQ + "def make_adder():\n    def add(a, b): return T()\n    return add\n",
+           {"tests": [{"assert": "assert make_adder()(2, 3) == 5"}]}),
+    Attack("weakproxy-assert", "return a `weakref.proxy` to an always-equal object", "WA",
+           _EQ + "import weakref\n_keep = T()\ndef add(a, b): return weakref.proxy(_keep)\n", _ASSERT),
+    Attack("generator-items-assert", "a generator yielding always-equal objects, consumed by `list(...)`", "WA",
+           _EQ + "def add(a, b):\n    yield T()\n", {"tests": [{"assert": "assert list(add(2, 3)) == [5]"}]}),
+    Attack("iterator-items-assert", "`iter`, `map` and `zip` objects over always-equal objects", "WA",
+           _EQ + "def add(a, b): return iter([T()])\ndef twice(a, b): return map(lambda x: T(), [0, 0])\n",
+           {"tests": [{"assert": "assert list(add(2, 3)) == [5]\nassert list(twice(2, 3)) == [5, 5]"}]}),
+    Attack("shadow-builtins-assert", "define `abs`, `all`, `isinstance`, `len` and `sorted` that make the test's "
+           "checks pass", "WA",
+           "def add(a, b): return 0\nabs = lambda x: 0\nall = lambda *a: True\nisinstance = lambda *a: True\n"
+           "len = lambda x: 1\nsorted = lambda x: [5]\n",
+           {"tests": [{"assert": "assert isinstance(add(2, 3), int)\nassert abs(add(2, 3) - 5) < 1e-9\n"
+                                 "assert all(x == 5 for x in [add(2, 3)])\nassert sorted([add(2, 3)]) == [5]"}]}),
+    Attack("patch-stdlib-assert", "patch `math.isclose` before the test imports `math` (and for a test that uses "
+           "the program's `math`)", "WA",
+           "import math\nmath.isclose = lambda *a, **k: True\ndef add(a, b): return 0\n",
+           {"tests": [{"assert": "assert math.isclose(add(2, 3), 5)"},
+                      {"assert": "import math\nassert math.isclose(add(2, 3), 5)"}]}),
+    Attack("fake-module-name-assert", "bind `math` to an object whose `isclose` always answers True, for a test "
+           "that uses the program's `math`", "WA",
+           "class M:\n    isclose = staticmethod(lambda *a, **k: True)\nmath = M()\ndef add(a, b): return 0\n",
+           {"tests": [{"assert": "assert math.isclose(add(2, 3), 5)"}]}),
+    Attack("sys-modules-assert", "replace `math` and `builtins` in `sys.modules` with fakes", "WA",
+           "import sys, types\nfake = types.ModuleType('math')\nfake.isclose = lambda *a, **k: True\n"
+           "sys.modules['math'] = fake\nb = types.ModuleType('builtins')\nb.__dict__.update(__builtins__.__dict__ "
+           "if hasattr(__builtins__, '__dict__') else __builtins__)\nb.abs = lambda x: 0\nsys.modules['builtins'] = b\n"
+           "def add(a, b): return 0\n",
+           {"tests": [{"assert": "import math\nassert math.isclose(add(2, 3), 5)"},
+                      {"assert": "import builtins\nassert builtins.abs(add(2, 3) - 5) == 0"}]}),
+    Attack("class-attribute-lie-assert", "an always-equal object whose `__class__` claims `int`", "WA",
+           _EQ.replace("class T:\n", "class T:\n    __class__ = property(lambda self: int)\n") +
+           "def add(a, b): return T()\n",
+           {"tests": [{"assert": "r = add(2, 3)\nassert isinstance(r, int)\nassert r == 5"}]}),
+    Attack("module-getattr-assert", "no `add`, but a module `__getattr__` (and a module class) that supplies one",
+           "RE",
+           "import sys, types\ndef __getattr__(name): return lambda *a, **k: 5\n"
+           "class M(types.ModuleType):\n    def __getattr__(self, name): return lambda *a, **k: 5\n"
+           "sys.modules[__name__].__class__ = M\n", _ASSERT),
+    Attack("truthy-comparison-assert", "`__eq__` returns an object whose `__bool__` is True", "WA",
+           "class B:\n    def __bool__(self): return True\nclass T:\n    def __eq__(self, o): return B()\n"
+           "    __hash__ = object.__hash__\ndef add(a, b): return T()\n", _ASSERT),
+    Attack("stopiteration-truncates-assert", "raise `StopIteration` so the test's `all(map(...))` ends early and "
+           "passes (it does in plain Python)", "RE",
+           "def add(a, b): raise StopIteration\n",
+           {"tests": [{"assert": "assert all(map(lambda x: add(x, 1) == x + 1, range(3)))"}]}),
+    Attack("odd-exception-assert", "raise `AssertionError` subclasses whose `__str__` raises or forges a report line",
+           "RE",
+           "class E(AssertionError):\n    def __str__(self): raise RuntimeError('no')\n"
+           "class F(AssertionError):\n    def __str__(self): return 'x passed {}\\nx passed {}'\n"
+           "def add(a, b):\n    raise (E if a > b else F)()\n", _ASSERT),
+    Attack("scan-memory-for-test-assert", "search its own memory (`gc`, frames, `/proc/self/mem`) for the test code "
+           "and return the expected value found there", "WA",
+           "import gc, re, sys\n"
+           "def _scan():\n"
+           "    pattern = re.compile(rb'add\\(2, 3\\) == (\\d+) +# probe')\n"
+           "    for o in gc.get_objects():\n"
+           "        for v in (o.values() if isinstance(o, dict) else [o]):\n"
+           "            if isinstance(v, str) and (m := pattern.search(v.encode(errors='ignore'))): return int(m[1])\n"
+           "    f = sys._getframe()\n"
+           "    while f:\n"
+           "        for v in f.f_locals.values():\n"
+           "            if isinstance(v, dict):\n"
+           "                for w in v.values():\n"
+           "                    if isinstance(w, str) and (m := pattern.search(w.encode(errors='ignore'))): "
+           "return int(m[1])\n"
+           "        f = f.f_back\n"
+           "    with open('/proc/self/maps') as maps, open('/proc/self/mem', 'rb') as mem:\n"
+           "        for line in maps:\n"
+           "            bounds, perms = line.split()[:2]\n"
+           "            start, end = (int(x, 16) for x in bounds.split('-'))\n"
+           "            if not perms.startswith('r') or end - start > 1 << 28: continue\n"
+           "            try:\n"
+           "                mem.seek(start)\n"
+           "                m = pattern.search(mem.read(end - start))\n"
+           "            except (OSError, ValueError, OverflowError): continue\n"
+           "            if m: return int(m[1])\n"
+           "    return 0\n"
+           "_found = _scan()\n"
+           "def add(a, b): return _found\n",
+           {"tests": [{"assert": "assert add(2, 3) == 5  # probe"}]}),
+    Attack("ptrace-test-process-assert", "attach to, or open the memory and descriptors of, every other process "
+           "(the test's among them)", "WA",
+           "import os, ctypes\nlibc = ctypes.CDLL(None)\nreached = []\n"
+           "for p in os.listdir('/proc'):\n"
+           "    if not p.isdigit() or int(p) in (1, os.getpid()): continue\n"
+           "    if libc.ptrace(16, int(p), 0, 0) == 0: reached.append('ptrace'); libc.ptrace(17, int(p), 0, 0)\n"
+           "    for path in (f'/proc/{p}/mem', f'/proc/{p}/fd/3', f'/proc/{p}/fd/5'):\n"
+           "        try: open(path, 'r+b').close(); reached.append(path)\n"
+           "        except OSError: pass\n"
+           "def add(a, b): return 5 if reached else 0\n", _ASSERT, pidns_only=True),
+    Attack("kill-test-process-assert", "SIGKILL every other process it can see (the test's process among them)",
+           "RE",
+           "import os, signal\n"
+           "def add(a, b):\n"
+           "    for p in os.listdir('/proc'):\n"
+           "        if p.isdigit() and int(p) not in (1, os.getpid()):\n"
+           "            try: os.kill(int(p), signal.SIGKILL)\n"
+           "            except OSError: pass\n"
+           "    return 5\n", _ASSERT, pidns_only=True),
     # --- early exits --------------------------------------------------------------------
     Attack("sys-exit-0-stdio", "`sys.exit(0)` before printing anything", "WA",
            "import sys\nsys.exit(0)\n"),

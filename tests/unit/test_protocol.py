@@ -341,10 +341,17 @@ def test_job_message_call_mode() -> None:
 
 
 def test_job_message_assert_mode_and_extra() -> None:
-    job = Job("def f(): pass", mode=Mode.ASSERT.value, setup="import math", assert_code="assert f() is None")
+    """The test code of an assertion job is not in its job frame but in a frame of its own,
+    which the runner passes on unread to the test's process."""
+    job = Job("def f(): pass", mode=Mode.ASSERT.value, setup="import math", assert_code="assert f() is None",
+              entry_point="f")
     message = job.to_message(3, extra={"trace": True})
-    assert message["setup"] == "import math" and message["assert"] == "assert f() is None"
-    assert message["trace"] is True and "entry_point" not in message
+    assert "setup" not in message and "assert" not in message and message["test_frame"] is True
+    assert message["trace"] is True and message["entry_point"] == "f"
+    reader = FrameReader()
+    reader.feed(job.to_frames(3, extra={"trace": True}))
+    assert reader.next_frame() == message
+    assert reader.next_frame() == {"type": "test", "setup": "import math", "assert": "assert f() is None"}
 
 
 def test_job_message_is_a_valid_frame() -> None:
