@@ -169,7 +169,8 @@ class Sandbox:
     """A sandbox handle: run programs, verify records, call candidates' functions.
 
     The sandbox process starts on first use and stays warm until :meth:`close` (or the end
-    of a ``with`` block). ``backend`` is ``auto``, ``local`` or ``docker`` (where available).
+    of a ``with`` block). ``backend`` is ``auto``, ``local``, ``docker`` (where available) or
+    ``unisolated`` (no isolation: an explicit opt-in).
     ``time_limit`` (CPU seconds) and ``memory_limit`` (MiB) are the defaults for every run and
     for records that do not set their own; ``output_limit`` caps stdout and stderr (bytes
     each); ``reward_mode`` is ``fraction`` or ``all``.

@@ -46,8 +46,9 @@ REWARD_MODES = ("fraction", "all")
 EXTRACT_MODES = ("strict", "lenient")
 #: k values of pass@k reported by default.
 DEFAULT_PASS_K = (1, 5, 10, 100)
-#: Sandbox backends a user may name; ``auto`` picks Docker when usable, else local.
-BACKENDS = ("auto", "local", "docker")
+#: Sandbox backends a user may name; ``auto`` picks Docker when usable, else local (which refuses
+#: where it cannot isolate); ``unisolated`` runs without isolation, an explicit opt-in only.
+BACKENDS = ("auto", "local", "docker", "unisolated")
 #: The image the docker backend runs unless told otherwise.
 DEFAULT_IMAGE = "codeverify-sandbox:python"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -15,11 +16,9 @@ from conftest import read_jsonl, write_jsonl
 from pytest_codeverify.engine import verify_case
 from pytest_codeverify.formats import Defaults
 from pytest_codeverify.formats.native import NativeReader
-from pytest_codeverify.sandbox import LocalSandbox
-from pytest_codeverify.sandbox.local import probe
+from pytest_codeverify.sandbox import LocalSandbox, UnisolatedSandbox
 
-pytestmark = [pytest.mark.sandbox,
-              pytest.mark.skipif(not probe().bwrap, reason="bubblewrap is not usable here: no namespace isolation")]
+pytestmark = pytest.mark.sandbox
 
 
 @pytest.fixture(scope="module")
@@ -149,13 +148,11 @@ def test_kill_minus_one_inside_a_pid_namespace(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the cgroup that contains the fallback needs root")
-def test_fallback_without_bubblewrap_keeps_the_limits() -> None:
-    """Where bubblewrap is unusable the runner is a plain process: isolation is gone (the header
-    says so), but limits, verdicts and the cleanup of leftover processes still hold."""
-    from pytest_codeverify.sandbox.local import Capabilities
-
-    with LocalSandbox(Capabilities(bwrap=None, bwrap_version="", cgroups=True)) as fallback:
-        assert "NO namespace isolation" in fallback.description
+def test_unisolated_opt_in_keeps_the_limits() -> None:
+    """The explicit ``unisolated`` backend runs the runner as a plain process: isolation is gone
+    (the header says so), but limits, verdicts and the cleanup of leftover processes still hold."""
+    with UnisolatedSandbox() as fallback:
+        assert "NO ISOLATION" in fallback.description and not fallback.isolated
         assert output_of(fallback, "print(input)") == ("OK", "<built-in function input>")
         assert output_of(fallback, "while True:\n    pass", time_limit=1)[0] == "TLE"
         bomb = "x = []\nwhile True:\n    x.append(bytearray(8 << 20))"
@@ -179,3 +176,31 @@ def test_memory_limit_follows_each_job_down_and_up(sandbox: LocalSandbox) -> Non
     allocate = "x = bytearray(600 << 20)\nprint(len(x) >> 20)"
     for limit, expected in [(512, "MLE"), (1024, "OK"), (512, "MLE"), (2048, "OK"), (64, "MLE"), (1024, "OK")]:
         assert output_of(sandbox, allocate, memory_limit=limit)[0] == expected, limit
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare"), reason="needs root and unshare(1)")
+def test_a_sandbox_in_another_pid_namespace_survives_sandboxes_started_here() -> None:
+    """Starting a sandbox removes the cgroups of owners that died. A sandbox owned by a process
+    in another PID namespace (a run under ``unshare --pid``) was named by a pid that means
+    nothing here: it looked dead, and every sandbox started on the host killed its runner."""
+    nspid = 32001  # the namespaced owner's pid: chosen so that no host process has it
+    if Path(f"/proc/{nspid}").exists() or int(Path("/proc/sys/kernel/pid_max").read_text()) <= nspid:
+        pytest.skip(f"pid {nspid} is in use here")
+    inner = ("import sys\nfrom pytest_codeverify.sandbox import Job, LocalSandbox\n"
+             "with LocalSandbox() as s:\n"
+             "    s.run(Job(code='print(1)'))\n    print('ready', flush=True)\n    sys.stdin.readline()\n"
+             "    print(s.run(Job(code='print(2)')).stdout.decode().strip(), s.restarts, flush=True)\n")
+    script = f"echo {nspid - 1} > /proc/sys/kernel/ns_last_pid && {shlex.quote(sys.executable)} -c {shlex.quote(inner)}"
+    proc = subprocess.Popen(["unshare", "--pid", "--fork", "--mount-proc", "sh", "-c", script],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdin is not None
+        assert proc.stdout.readline().strip() == "ready"
+        with LocalSandbox() as here:  # its start looks for orphaned cgroups
+            assert output_of(here, "print('here')") == ("OK", "here")
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+        assert proc.stdout.readline().split() == ["2", "0"]  # the same runner answered
+    finally:
+        proc.kill()
+        proc.wait()

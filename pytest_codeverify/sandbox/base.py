@@ -29,6 +29,11 @@ class SandboxError(RuntimeError):
     """The sandbox failed (not the candidate): the affected test gets verdict ``SE``."""
 
 
+class IsolationUnavailable(SandboxError):
+    """No isolating sandbox can run here; candidate code is refused. The message says what is
+    missing and how to fix it."""
+
+
 class Sandbox(abc.ABC):
     """A warm, isolated job runner. Use as a context manager or call :meth:`close`.
 
@@ -38,8 +43,11 @@ class Sandbox(abc.ABC):
     failure into :class:`SandboxError`.
     """
 
-    #: Short backend name: ``local`` or ``docker``.
+    #: Short backend name: ``local``, ``docker`` or ``unisolated``.
     name: str = "?"
+    #: Whether candidate code runs behind an isolation boundary (False only for the explicit
+    #: ``unisolated`` opt-in): for the rewards file, the run's header and the server's health.
+    isolated: bool = True
 
     def __init__(self) -> None:
         self._reader = FrameReader()

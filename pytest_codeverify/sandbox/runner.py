@@ -1,10 +1,12 @@
 """The job runner: runs inside the isolation boundary and executes one job per forked child.
 
 This module, :mod:`.child`, :mod:`.assertion`, :mod:`.stubs`, :mod:`.remote`, :mod:`.handles`,
-:mod:`.cleanup`, :mod:`pytest_codeverify.protocol` and :mod:`pytest_codeverify.config` are the only
-code of the project that runs inside a sandbox. They depend on nothing but the standard library:
-the harness starts them as ``python3 -I -S -c <bundle>`` (see :mod:`.bundle`) inside bubblewrap or
-a container, never importing the package there.
+:mod:`.cleanup`, :mod:`.seccomp`, :mod:`.workarea`, :mod:`pytest_codeverify.protocol` and
+:mod:`pytest_codeverify.config` are the only code of the project that runs inside a sandbox. They
+depend on nothing but the standard library: the harness starts them as
+``python3 -I -S -c <bundle>`` (see :mod:`.bundle`) inside bubblewrap or a container, never
+importing the package there. Before its first job the runner confines itself (:func:`_confine`):
+work areas mounted, identity and every capability given up, the seccomp filter installed.
 
 The runner reads job frames on its original stdin and writes result frames on its original
 stdout (see :mod:`pytest_codeverify.protocol`), after moving both to high file descriptors so that
@@ -26,7 +28,7 @@ from collections.abc import Callable
 
 from ..config import STARVED_MIN_SHARE, STARVED_WINDOW_S, wall_cap
 from ..protocol import STATUSES, hello_message, read_frame, write_all, write_frame
-from . import assertion, child, programs, session_child, stubs
+from . import assertion, child, programs, seccomp, session_child, stubs, workarea
 from .cleanup import _empty_dir, _remove_sysv_ipc
 
 TYPE_CHECKING = False
@@ -372,6 +374,33 @@ class Runner:
             os.makedirs(self.work_dir, mode=0o700, exist_ok=True)
 
 
+def _confine(args: list[str]) -> None:
+    """Mount the work areas, give up identity and capabilities, install the seccomp filter."""
+    if "--tmpfs" in args:
+        workarea.private_mounts()
+    for index, arg in enumerate(args):
+        if arg == "--tmpfs":  # PATH:BYTES:INODES, mounted while CAP_SYS_ADMIN is still held
+            path, size, inodes = args[index + 1].rsplit(":", 2)
+            workarea.mount_tmpfs(path, int(size), int(inodes))
+    if "--isolated" in args:
+        workarea.drop_bounding_set()  # while CAP_SETPCAP is held: setuid below clears it
+    if "--drop-to" in args:  # started as root: become an unprivileged user for good
+        uid = int(args[args.index("--drop-to") + 1])
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+    if "--isolated" in args:
+        workarea.drop_capabilities()
+        if workarea.capabilities_left():
+            raise OSError(f"capabilities left after dropping them: {workarea.capabilities_left():#x}")
+        if workarea.bounding_set():
+            raise OSError(f"capability bounding set left: {workarea.bounding_set():#x}")
+    child._set_dumpable(0)  # the candidate's processes may not ptrace or read the runner's memory
+    # Before the first fork, so every job inherits it; the runner itself needs none of the
+    # calls it denies (it forks without namespace flags, signals, waits and deletes files).
+    seccomp.install()
+
+
 def main() -> None:
     """Entry point inside the sandbox: move the protocol off fds 0-2, then serve jobs."""
     in_fd = os.dup(0)
@@ -388,12 +417,12 @@ def main() -> None:
         for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(number, signal.SIG_IGN)
     args = sys.argv[1:]
-    if "--drop-to" in args:  # started as root: become an unprivileged user for good
-        uid = int(args[args.index("--drop-to") + 1])
-        os.setgroups([])
-        os.setgid(uid)
-        os.setuid(uid)
-    child._set_dumpable(0)  # the candidate's processes may not ptrace or read the runner's memory
+    try:
+        _confine(args)
+    except (seccomp.SeccompError, OSError, AttributeError, ValueError) as exc:
+        if "--isolated" in args:
+            sys.stderr.write(f"codeverify runner: cannot confine itself: {exc}\n")
+            sys.exit(2)
     if os.getpid() != 1:
         # Outside its own PID namespace, orphans of a job are re-parented to the runner, which
         # reaps them, instead of to the machine's init.

@@ -58,6 +58,14 @@ class Attack:
 BENIGN_CODE = "a, b = map(int, input().split())\nprint(a + b)\n"
 
 _PROBE_HELPER = "def leak(ok):\n    print('LEAK' if ok else 'held')\n"
+#: Raw system calls by name on this machine's architecture: ``call(name, *args)`` returns the result.
+_SYSCALLS = ("import ctypes, platform\n"
+             "_NR = {'x86_64': dict(add_key=248, request_key=249, keyctl=250, unshare=272, clone=56, bpf=321,\n"
+             "                      perf_event_open=298, userfaultfd=323, io_uring_setup=425, ptrace=101, mount=165),\n"
+             "       'aarch64': dict(add_key=217, request_key=218, keyctl=219, unshare=97, clone=220, bpf=280,\n"
+             "                       perf_event_open=241, userfaultfd=282, io_uring_setup=425, ptrace=117, mount=40)}\n"
+             "_libc = ctypes.CDLL(None, use_errno=True)\n_libc.syscall.restype = ctypes.c_long\n"
+             "def call(name, *args):\n    return _libc.syscall(_NR[platform.machine()][name], *args)\n")
 #: An object equal to everything, for assertion-test attacks.
 _EQ = ("class T:\n    def __eq__(self, o): return True\n    def __ne__(self, o): return False\n"
        "    __hash__ = object.__hash__\n")
@@ -394,6 +402,47 @@ ATTACKS: list[Attack] = [
            "import sys\nsys.setrecursionlimit(10 ** 9)\ndef f(n): return f(n + 1) + 1\nf(0)\n"),
     Attack("segfault-ctypes", "segfault via ctypes", "RE",
            "import ctypes\nctypes.string_at(0)\n"),
+    # --- kernel objects that would outlive a job ------------------------------------------
+    Attack("keyring-plant", "put a key in the uid's user keyring (shared by every sandbox running as nobody)",
+           "WA", _PROBE_HELPER + _SYSCALLS +
+           "r = call('add_key', b'user', b'codeverify-planted', b'5', 1, -4)\n"
+           "leak(r >= 0 or 'codeverify-planted' in open('/proc/keys').read())\n", _PROBE),
+    Attack("keyring-read", "look for a key an earlier test planted (keyctl search, /proc/keys)", "WA",
+           _PROBE_HELPER + _SYSCALLS +
+           "r = call('request_key', b'user', b'codeverify-planted', None, 0)\n"
+           "s = call('keyctl', 10, -4, b'user', b'codeverify-planted', 0)\n"
+           "leak(r >= 0 or s >= 0 or 'codeverify-planted' in open('/proc/keys').read())\n", _PROBE),
+    Attack("posix-mqueue", "create a POSIX message queue holding a message for a later test", "WA",
+           _PROBE_HELPER + "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+           "q = libc.mq_open(b'/codeverify-planted', 0o102, 0o600, None)\n"
+           "leak(q >= 0 and libc.mq_send(q, b'5', 1, 0) == 0)\n", _PROBE),
+    Attack("user-namespace", "make a user namespace (full capabilities inside) by unshare, clone or unshare(1)",
+           "WA", _PROBE_HELPER + _SYSCALLS + "import os, subprocess\n"
+           "ok = call('unshare', 0x10000000) == 0\n"
+           "pid = call('clone', 0x10000000 | 0x20000 | 17, 0, 0, 0, 0)\n"
+           "if pid == 0:\n    os._exit(0)\n"
+           "ok = ok or pid > 0\n"
+           "try: ok = ok or subprocess.run(['unshare', '-Urm', 'true'], capture_output=True).returncode == 0\n"
+           "except OSError: pass\n"
+           "leak(ok)\n", _PROBE),
+    Attack("kernel-interfaces", "reach kernel interfaces (bpf, perf_event_open, userfaultfd, io_uring, ptrace, mount)",
+           "WA", _PROBE_HELPER + _SYSCALLS +
+           "import ctypes\nok = False\n"
+           "for name, args in (('bpf', (0, None, 0)), ('perf_event_open', (None, 0, -1, -1, 0)),\n"
+           "                   ('userfaultfd', (0,)), ('io_uring_setup', (1, None)), ('ptrace', (0, 0, 0, 0)),\n"
+           "                   ('mount', (b'none', b'/tmp', b'tmpfs', 0, None))):\n"
+           "    r = call(name, *args)\n"
+           "    ok = ok or r >= 0 or ctypes.get_errno() not in (1, 38)\n"
+           "leak(ok)\n", _PROBE),
+    # --- leaving behind what the cleanup must survive ------------------------------------
+    Attack("deep-tree", "answer, then leave a directory tree 3,500 levels deep, some levels locked", "AC",
+           "import os\nprint(sum(map(int, input().split())), flush=True)\nos.chdir('/tmp')\n"
+           "for level in range(3500):\n    os.mkdir('d')\n    os.chdir('d')\n"
+           "    if level % 500 == 0:\n        os.mkdir('x'); os.chmod('x', 0)\n", time_limit=10),
+    Attack("many-links", "answer, then leave 150,000 hard links and as many files as the disk takes", "AC",
+           "import os\nprint(sum(map(int, input().split())), flush=True)\nopen('leaf', 'w').close()\n"
+           "try:\n    for i in range(150000): os.link('leaf', f'l{i}')\n"
+           "    for i in range(150000): open(f'f{i}', 'w').close()\nexcept OSError: pass\n", time_limit=10),
     # --- network and clock --------------------------------------------------------------
     Attack("network", "TCP to localhost and to a public address, DNS lookup", "WA",
            _PROBE_HELPER + "import socket\nok = False\n"

@@ -66,8 +66,10 @@ def processes_with(marker: str) -> list[int]:
     return found
 
 
-def run_attacks(backend: str, work: Path, *, pidns: bool, attacks: list[Attack] | None = None) -> Run:
-    """Run ``attacks`` (default: all that may run here) on ``backend``; files go below ``work``."""
+def run_attacks(backend: str, work: Path, *, pidns: bool, attacks: list[Attack] | None = None,
+                workers: int = 0) -> Run:
+    """Run ``attacks`` (default: all that may run here) on ``backend``; files go below ``work``;
+    ``workers`` > 0 runs them on that many pytest-xdist workers (one sandbox each)."""
     chosen = [a for a in (attacks or ATTACKS) if pidns or not a.pidns_only]
     marker = f"codeverify-hostile-{uuid.uuid4().hex}"
     secret = uuid.uuid4().hex
@@ -83,6 +85,8 @@ def run_attacks(backend: str, work: Path, *, pidns: bool, attacks: list[Attack] 
     rewards = work / "rewards.jsonl"
     argv = [sys.executable, "-m", "pytest", "--codeverify", str(data), "--codeverify-backend", backend,
             "--codeverify-rewards", str(rewards), "-p", "no:cacheprovider", "-q", "--rootdir", str(work)]
+    if workers:
+        argv += ["-n", str(workers)]
     if pidns:
         argv = [shutil.which("unshare") or "unshare", "--pid", "--fork", "--mount-proc", *argv]
     env = dict(os.environ, **{SECRET_ENV: secret})

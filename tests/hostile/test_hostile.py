@@ -10,6 +10,7 @@ import os
 import re
 import signal
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -48,6 +49,23 @@ def test_host_unaffected(hostile_run: Run) -> None:
     assert len(hostile_run.rewards) == 2 * len(hostile_run.attacks)
     assert hostile_run.exit_code == 1, hostile_run.output  # tests failed; pytest itself did not crash
     assert re.search(rf"codeverify: {2 * len(hostile_run.attacks)} record\(s\)", hostile_run.output)
+
+
+#: Attacks on what outlives a job, also run on two xdist workers (two sandboxes at once).
+RESIDUE = ("keyring-plant", "keyring-read", "posix-mqueue", "user-namespace", "kernel-interfaces", "deep-tree",
+           "many-links", "daemon-next-test", "kill-all")
+
+
+@pytest.mark.parametrize("backend_name", ["local", "docker"])
+def test_residue_attacks_hold_on_two_workers(backend_name: str, tmp_path: Path) -> None:
+    name = require_backend(backend_name)
+    pidns, _ = pidns_available()
+    chosen = [attack for attack in ATTACKS if attack.name in RESIDUE]
+    run = run_attacks(name, tmp_path, pidns=pidns, attacks=chosen, workers=2)
+    got = {attack.name: run.rewards.get(attack.name, {}).get("verdict") for attack in run.attacks}
+    assert got == {attack.name: attack.verdict for attack in run.attacks}, run.output
+    assert all(run.rewards[a.name + NEXT_SUFFIX]["verdict"] == "AC" for a in run.attacks), run.output
+    assert run.sentinel_intact and run.stray_pids == []
 
 
 def test_runner_killed_from_outside_is_se_not_zero() -> None:
