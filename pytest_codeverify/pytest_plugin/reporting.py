@@ -119,6 +119,9 @@ class RewardReporter:
     @pytest.hookimpl
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         self.lines = self.build_lines(session.config) + self.verified_lines()
+        if self.settings.run.backend == "unisolated":  # said on every line, so no reader can miss it
+            for line in self.lines:
+                line.data["isolated"] = False
         if self.settings.run.rewards_path is not None:
             self.write(self.settings.run.rewards_path)
             passk = self.pass_at_k_table()
@@ -211,6 +214,8 @@ class RewardReporter:
                f"{(sum(scored) / len(scored)) if scored else float('nan'):.4f} over {len(scored)} scored, "
                f"{sum(1 for c in cases if c['verdict'] == 'AC')} fully passed "
                f"({sum(1 for c in cases if c['verdict'] == 'AC') / len(cases):.1%})"]
+        if self.settings.run.backend == "unisolated":
+            out.append("  *** NO ISOLATION: candidates ran with rlimits only (--codeverify-backend unisolated) ***")
         if counts:
             out.append("  verdicts: " + ", ".join(f"{v.value} {counts[v.value]}" for v in Verdict if counts[v.value]))
         unscored = len(cases) - len(scored) - errors

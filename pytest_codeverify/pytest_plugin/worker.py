@@ -31,7 +31,7 @@ def worker_sandbox(config: pytest.Config) -> Sandbox:
         run = settings_of(config).run
         sandbox = Sandbox(run.backend, image=run.image, time_limit=run.time_limit, memory_limit=run.memory_limit,
                           output_limit=run.output_limit, reward_mode=run.reward_mode,
-                          lenient_extraction=run.lenient_extraction)
+                          lenient_extraction=run.lenient_extraction, bwrap=run.bwrap)
         config.stash[_SANDBOX_KEY] = sandbox
     return sandbox
 
@@ -61,4 +61,4 @@ def close_worker_sandbox(config: pytest.Config) -> None:
 def describe_worker_backend(config: pytest.Config) -> str:
     """The header line: which backend and which isolation are in force."""
     run = settings_of(config).run
-    return describe_backend(run.backend, run.image)
+    return describe_backend(run.backend, run.image, run.bwrap)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,6 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.middleware.sessions import SessionMiddleware
 
+from ..sandbox import open_sandbox
 from ..sessions import SessionManager
 from . import routes_execute, routes_gym, routes_health, routes_sessions, routes_verify
 from .config import ServerConfig
@@ -22,12 +24,13 @@ def create_app(config: ServerConfig, pool: SandboxPool | None = None,
                sessions: SessionManager | None = None) -> FastAPI:
     """The FastAPI application. It starts ``pool`` (or one made from ``config``) on startup and
     ends every tool session on shutdown."""
-    pool = pool or SandboxPool(config.backend, config.workers, config.max_queue)
+    factory = functools.partial(open_sandbox, image=config.image, bwrap=config.bwrap)
+    pool = pool or SandboxPool(config.backend, config.workers, config.max_queue, factory=factory)
     session_config = config.sessions
     sessions = sessions or SessionManager(
         config.backend, max_sessions=session_config.max_sessions, idle_timeout=session_config.idle_timeout,
         time_limit=session_config.time_limit, memory_limit=session_config.memory_limit,
-        output_limit=config.limits.output_limit)
+        output_limit=config.limits.output_limit, factory=factory)
     metrics = Metrics(pool, sessions)
 
     @asynccontextmanager

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..config import DEFAULT_IMAGE
 from ..formats import Defaults
 
 
@@ -40,6 +41,8 @@ class ServerConfig:
     """How the server runs: backend, pool size, queue bound, token, request limits, sessions."""
 
     backend: str = "auto"
+    image: str = DEFAULT_IMAGE
+    bwrap: str | None = None  # the local backend's bubblewrap binary (None: the default choice)
     workers: int = 1
     max_queue: int = 64
     token: str | None = None
