@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,10 +68,19 @@ def processes_with(marker: str) -> list[int]:
     return found
 
 
-def run_attacks(backend: str, work: Path, *, pidns: bool, attacks: list[Attack] | None = None,
-                workers: int = 0) -> Run:
-    """Run ``attacks`` (default: all that may run here) on ``backend``; files go below ``work``;
-    ``workers`` > 0 runs them on that many pytest-xdist workers (one sandbox each)."""
+@dataclass
+class Batch:
+    """The records of one run of the attacks, each followed by its benign record."""
+
+    attacks: list[Attack]
+    lines: list[dict[str, Any]]
+    marker: str
+    secret: str
+    sentinel: Path
+
+
+def prepare(work: Path, attacks: list[Attack] | None, pidns: bool) -> Batch:
+    """Attacks that may run here (signalling -1 needs a PID namespace), their records and the sentinel."""
     chosen = [a for a in (attacks or ATTACKS) if pidns or not a.pidns_only]
     marker = f"codeverify-hostile-{uuid.uuid4().hex}"
     secret = uuid.uuid4().hex
@@ -80,26 +91,85 @@ def run_attacks(backend: str, work: Path, *, pidns: bool, attacks: list[Attack] 
         lines.append(attack.record(str(sentinel), marker, secret))
         lines.append({"id": attack.name + NEXT_SUFFIX, "code": BENIGN_CODE,
                       "tests": [{"input": "2 3\n", "output": "5\n"}]})
-    data = work / "attacks.jsonl"
-    data.write_text("".join(json.dumps(line) + "\n" for line in lines))
-    rewards = work / "rewards.jsonl"
-    argv = [sys.executable, "-m", "pytest", "--codeverify", str(data), "--codeverify-backend", backend,
-            "--codeverify-rewards", str(rewards), "-p", "no:cacheprovider", "-q", "--rootdir", str(work)]
-    if workers:
-        argv += ["-n", str(workers)]
-    if pidns:
-        argv = [shutil.which("unshare") or "unshare", "--pid", "--fork", "--mount-proc", *argv]
-    env = dict(os.environ, **{SECRET_ENV: secret})
-    env.pop("PYTEST_ADDOPTS", None)
-    proc = subprocess.run(argv, cwd=work, env=env, capture_output=True, text=True, timeout=900)
-    results = {}
-    if rewards.exists():
-        results = {line["id"]: line for line in map(json.loads, rewards.read_text().splitlines()) if line}
-    stray = processes_with(marker)
+    return Batch(chosen, lines, marker, secret, sentinel)
+
+
+def in_pid_namespace(argv: list[str], pidns: bool) -> list[str]:
+    """``argv`` run in a fresh PID namespace where one may be made."""
+    return [shutil.which("unshare") or "unshare", "--pid", "--fork", "--mount-proc", *argv] if pidns else argv
+
+
+def finish(batch: Batch, backend: str, results: dict[str, dict[str, Any]], exit_code: int, output: str,
+           pidns: bool) -> Run:
+    """The run's outcome, read from the host too; whatever survived is killed."""
+    stray = processes_with(batch.marker)
     for pid in stray:  # leave the machine clean even when the sandbox failed
         try:
             os.kill(pid, 9)
         except OSError:
             pass
-    return Run(backend, chosen, results, sentinel.read_text() == SENTINEL_TEXT if sentinel.exists() else False,
-               stray, proc.returncode, proc.stdout[-20000:] + proc.stderr[-5000:], pidns)
+    intact = batch.sentinel.read_text() == SENTINEL_TEXT if batch.sentinel.exists() else False
+    return Run(backend, batch.attacks, results, intact, stray, exit_code, output, pidns)
+
+
+def run_attacks(backend: str, work: Path, *, pidns: bool, attacks: list[Attack] | None = None,
+                workers: int = 0) -> Run:
+    """Run ``attacks`` (default: all that may run here) on ``backend``; files go below ``work``;
+    ``workers`` > 0 runs them on that many pytest-xdist workers (one sandbox each)."""
+    batch = prepare(work, attacks, pidns)
+    data = work / "attacks.jsonl"
+    data.write_text("".join(json.dumps(line) + "\n" for line in batch.lines))
+    rewards = work / "rewards.jsonl"
+    argv = [sys.executable, "-m", "pytest", "--codeverify", str(data), "--codeverify-backend", backend,
+            "--codeverify-rewards", str(rewards), "-p", "no:cacheprovider", "-q", "--rootdir", str(work)]
+    if workers:
+        argv += ["-n", str(workers)]
+    argv = in_pid_namespace(argv, pidns)
+    env = dict(os.environ, **{SECRET_ENV: batch.secret})
+    env.pop("PYTEST_ADDOPTS", None)
+    proc = subprocess.run(argv, cwd=work, env=env, capture_output=True, text=True, timeout=900)
+    results = {}
+    if rewards.exists():
+        results = {line["id"]: line for line in map(json.loads, rewards.read_text().splitlines()) if line}
+    return finish(batch, backend, results, proc.returncode, proc.stdout[-20000:] + proc.stderr[-5000:], pidns)
+
+
+def run_attacks_through_server(backend: str, work: Path, *, pidns: bool) -> Run:
+    """Every attack through ``codeverify serve``'s ``/verify``, one record after another on one
+    sandbox, the server itself in a fresh PID namespace where one may be made. ``exit_code`` is
+    0 when the server still answers ``/health`` with ``ok`` afterwards."""
+    import httpx
+
+    batch = prepare(work, None, pidns)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    argv = in_pid_namespace([sys.executable, "-m", "pytest_codeverify.cli", "serve", "--port", str(port),
+                             "--backend", backend, "--workers", "1"], pidns)
+    env = dict(os.environ, **{SECRET_ENV: batch.secret})
+    server = subprocess.Popen(argv, cwd=work, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    results: dict[str, dict[str, Any]] = {}
+    healthy = False
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=300) as client:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and server.poll() is None:
+                try:
+                    if client.get("/health").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.2)
+            for line in batch.lines:
+                answer = client.post("/verify", json=line)
+                results[line["id"]] = answer.json() if answer.status_code == 200 else {"status": answer.status_code}
+            healthy = client.get("/health").json().get("status") == "ok"
+    except httpx.HTTPError as exc:
+        results.setdefault("error", {"error": repr(exc)})
+    finally:
+        server.terminate()
+        try:
+            _, errors = server.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            _, errors = server.communicate()
+    return finish(batch, backend, results, 0 if healthy else 1, (errors or "")[-5000:], pidns)

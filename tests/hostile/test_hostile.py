@@ -10,24 +10,32 @@ import os
 import re
 import signal
 import threading
-from pathlib import Path
 
 import pytest
 
 from conftest import ROOT, require_backend
 from hostile.attacks import ATTACKS, Attack
-from hostile.harness import NEXT_SUFFIX, Run, pidns_available, run_attacks
+from hostile.harness import NEXT_SUFFIX, Run, pidns_available, run_attacks, run_attacks_through_server
 from hostile.table import END, START, render_table
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
 
-@pytest.fixture(scope="module", params=["local", "docker"])
+#: Every attack runs on every backend three ways: one pytest worker, two xdist workers (two
+#: sandboxes at once), and through the HTTP server's /verify.
+MODES = ("serial", "two workers", "server")
+
+
+@pytest.fixture(scope="module", params=[(b, m) for b in ("local", "docker") for m in MODES], ids="-".join)
 def hostile_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Run:
-    """One batch run of all attacks on a backend (skipped as the ``backend`` fixture skips)."""
-    name = require_backend(request.param)
+    """One batch run of all attacks on a backend, one way (skipped as the ``backend`` fixture skips)."""
+    backend, mode = request.param
+    name = require_backend(backend)
     pidns, _ = pidns_available()
-    return run_attacks(name, tmp_path_factory.mktemp(f"hostile-{name}"), pidns=pidns)
+    work = tmp_path_factory.mktemp(f"hostile-{name}-{mode.replace(' ', '-')}")
+    if mode == "server":
+        return run_attacks_through_server(name, work, pidns=pidns)
+    return run_attacks(name, work, pidns=pidns, workers=2 if mode == "two workers" else 0)
 
 
 @pytest.mark.parametrize("attack", ATTACKS, ids=lambda a: a.name)
@@ -42,30 +50,16 @@ def test_attack_verdict(hostile_run: Run, attack: Attack) -> None:
     assert (after["verdict"], after["reward"]) == ("AC", 1.0), f"the test after {attack.name}: {after}"
 
 
-def test_host_unaffected(hostile_run: Run) -> None:
+def test_host_unaffected(hostile_run: Run, request: pytest.FixtureRequest) -> None:
     assert hostile_run.sentinel_intact
     assert hostile_run.stray_pids == []
-    # Exactly one rewards line per record, none lost, whatever the attacks did.
-    assert len(hostile_run.rewards) == 2 * len(hostile_run.attacks)
+    # Exactly one result per record, none lost, whatever the attacks did.
+    assert len(hostile_run.rewards) == 2 * len(hostile_run.attacks), hostile_run.output
+    if request.node.callspec.params["hostile_run"][1] == "server":
+        assert hostile_run.exit_code == 0, "the server no longer answered /health with ok: " + hostile_run.output
+        return
     assert hostile_run.exit_code == 1, hostile_run.output  # tests failed; pytest itself did not crash
     assert re.search(rf"codeverify: {2 * len(hostile_run.attacks)} record\(s\)", hostile_run.output)
-
-
-#: Attacks on what outlives a job, also run on two xdist workers (two sandboxes at once).
-RESIDUE = ("keyring-plant", "keyring-read", "posix-mqueue", "user-namespace", "kernel-interfaces", "deep-tree",
-           "many-links", "daemon-next-test", "kill-all")
-
-
-@pytest.mark.parametrize("backend_name", ["local", "docker"])
-def test_residue_attacks_hold_on_two_workers(backend_name: str, tmp_path: Path) -> None:
-    name = require_backend(backend_name)
-    pidns, _ = pidns_available()
-    chosen = [attack for attack in ATTACKS if attack.name in RESIDUE]
-    run = run_attacks(name, tmp_path, pidns=pidns, attacks=chosen, workers=2)
-    got = {attack.name: run.rewards.get(attack.name, {}).get("verdict") for attack in run.attacks}
-    assert got == {attack.name: attack.verdict for attack in run.attacks}, run.output
-    assert all(run.rewards[a.name + NEXT_SUFFIX]["verdict"] == "AC" for a in run.attacks), run.output
-    assert run.sentinel_intact and run.stray_pids == []
 
 
 def test_runner_killed_from_outside_is_se_not_zero() -> None:

@@ -90,6 +90,7 @@ def test_wall_limit_is_generous_but_bounded() -> None:
 
 OPTIONS: dict[str, Any] = {
     "codeverify_time_scale": "1", "codeverify_calibrate": False, "codeverify_cache_dir": None,
+    "codeverify_bwrap": None,
     "codeverify_backend": "local", "codeverify_image": None, "codeverify_rewards": "out.jsonl",
     "codeverify_reward": "all", "codeverify_format": "mbpp", "codeverify_time_limit": "1.5",
     "codeverify_memory_limit": "256", "codeverify_output_limit": 4096, "codeverify_extract": "lenient",
@@ -120,7 +121,8 @@ def test_run_config_optional_paths() -> None:
     config = from_options(codeverify_rewards=None, codeverify_problems="p.jsonl", codeverify_image="img:1",
                           codeverify_extract="strict")
     assert config.rewards_path is None and config.problems_path == "p.jsonl" and config.image == "img:1"
-    assert not config.lenient_extraction
+    assert not config.lenient_extraction and config.bwrap is None
+    assert from_options(codeverify_bwrap="/opt/bwrap").bwrap == "/opt/bwrap"
 
 
 @pytest.mark.parametrize(("key", "value", "option"), [
