@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -96,7 +97,10 @@ def prepare(work: Path, attacks: list[Attack] | None, pidns: bool) -> Batch:
 
 def in_pid_namespace(argv: list[str], pidns: bool) -> list[str]:
     """``argv`` run in a fresh PID namespace where one may be made."""
-    return [shutil.which("unshare") or "unshare", "--pid", "--fork", "--mount-proc", *argv] if pidns else argv
+    if not pidns:
+        return argv
+    # --kill-child: a signal that ends unshare reaches the command too, instead of orphaning it.
+    return [shutil.which("unshare") or "unshare", "--pid", "--fork", "--mount-proc", "--kill-child=SIGTERM", *argv]
 
 
 def finish(batch: Batch, backend: str, results: dict[str, dict[str, Any]], exit_code: int, output: str,
@@ -147,7 +151,9 @@ def run_attacks_through_server(backend: str, work: Path, *, pidns: bool) -> Run:
     argv = in_pid_namespace([sys.executable, "-m", "pytest_codeverify.cli", "serve", "--port", str(port),
                              "--backend", backend, "--workers", "1"], pidns)
     env = dict(os.environ, **{SECRET_ENV: batch.secret})
-    server = subprocess.Popen(argv, cwd=work, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # Its own process group, so that a server that will not stop can be killed whole.
+    server = subprocess.Popen(argv, cwd=work, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                              start_new_session=True)
     results: dict[str, dict[str, Any]] = {}
     healthy = False
     try:
@@ -166,10 +172,10 @@ def run_attacks_through_server(backend: str, work: Path, *, pidns: bool) -> Run:
     except httpx.HTTPError as exc:
         results.setdefault("error", {"error": repr(exc)})
     finally:
-        server.terminate()
+        server.terminate()  # unshare passes it on to the server (--kill-child)
         try:
             _, errors = server.communicate(timeout=30)
         except subprocess.TimeoutExpired:
-            server.kill()
+            os.killpg(server.pid, signal.SIGKILL)
             _, errors = server.communicate()
     return finish(batch, backend, results, 0 if healthy else 1, (errors or "")[-5000:], pidns)
