@@ -9,6 +9,7 @@ import pytest
 
 from conftest import read_jsonl, write_jsonl
 from pytest_codeverify.api import Sandbox
+from pytest_codeverify.config import DEFAULT_IMAGE
 
 pytestmark = pytest.mark.sandbox
 
@@ -107,3 +108,24 @@ def test_server_verify_uses_the_checker_and_time_scale() -> None:
                                             "tests": [{"input": "", "output": "1"}]}).json()
     assert (answer["verdict"], answer["reward"]) == ("AC", 1.0)
     assert slow["time_limit"] == pytest.approx(0.3)
+
+
+CPP_PAIR = ("#include <cstdio>\n"
+            "int main() { long n; std::scanf(\"%ld\", &n); std::printf(\"%ld %ld\\n\", n - 3, 3L); }\n")
+CPP_WRONG = "#include <cstdio>\nint main() { std::printf(\"1 1\\n\"); }\n"
+
+
+@pytest.mark.slow
+def test_checkers_judge_compiled_candidates(backend: str) -> None:
+    """A checker judges what a compiled program printed exactly as it judges a Python one."""
+    from test_languages_sandbox import LANGUAGES_IMAGE, require_language
+
+    require_language(backend, "cpp")
+    image = LANGUAGES_IMAGE if backend == "docker" else DEFAULT_IMAGE
+    with Sandbox(backend, image=image) as sandbox:
+        right = sandbox.verify({"id": "cpp-pair", "language": "cpp", "code": CPP_PAIR, "checker": PAIR,
+                                "tests": [{"input": "10\n", "output": "5 5\n"}, {"input": "7\n", "output": "0 7\n"}]})
+        wrong = sandbox.verify({"id": "cpp-wrong", "language": "cpp", "code": CPP_WRONG, "checker": PROGRAM_CHECKER,
+                                "tests": [{"input": "10\n", "output": "10\n"}]})
+    assert (right.verdict.value, right.reward) == ("AC", 1.0), right.explain()
+    assert (wrong.verdict.value, wrong.reward) == ("WA", 0.0), wrong.explain()

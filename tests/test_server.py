@@ -188,6 +188,9 @@ def test_verify_a_native_record(server: Server) -> None:
     assert [t["verdict"] for t in result["tests"]] == ["AC", "WA"]
     assert result["tests"][1]["name"] == "wrong"
     assert "expected" in result["tests"][1]["message"]
+    # The evidence the HTML report shows, as in the plugin's rewards file.
+    assert {"input", "expected", "got"} <= set(result["tests"][1])
+    assert "input" not in result["tests"][0]
 
 
 def test_verify_the_example_dataset_like_the_plugin(server: Server) -> None:

@@ -119,7 +119,9 @@ def _submit_case(ctx: AppContext, case: Case) -> list[Future[Any]]:
 
 
 def _case_result(ctx: AppContext, case: Case, outcomes: list[Outcome], mode: str) -> dict[str, Any]:
-    report = CaseReport(case, tuple(TestReport(case.test_name(i), o) for i, o in enumerate(outcomes)), mode)
+    # With the case and test, a failing test's entry carries its evidence, as in the rewards file.
+    tests = tuple(TestReport(case.test_name(i), outcome, case, case.tests[i]) for i, outcome in enumerate(outcomes))
+    report = CaseReport(case, tests, mode)
     line = report.to_dict()
     for entry, outcome in zip(line["tests"], outcomes, strict=True):
         if outcome.message:
