@@ -41,12 +41,14 @@ class Attack:
     #: False for a known, documented hole: the verdict is then the one the attack obtains
     #: today, and the table says the attack is not prevented.
     held: bool = True
+    #: MiB. Files in /tmp are memory (a tmpfs of 256 MiB) and count against it.
+    memory_limit: int = 256
 
     def record(self, sentinel: str, marker: str, secret: str) -> dict[str, Any]:
         """The JSONL record for this attack, placeholders filled in."""
         code = self.code.replace("@SENTINEL@", sentinel).replace("@MARKER@", marker).replace("@SECRET@", secret)
         record = {"id": self.name, "problem_id": self.name, "code": code, "time_limit": self.time_limit,
-                  "memory_limit": 256}
+                  "memory_limit": self.memory_limit}
         spec = {k: v for k, v in self.spec.items()}
         spec["tests"] = [{k: (v.replace("@SECRET@", secret) if isinstance(v, str) else v) for k, v in t.items()}
                          for t in spec["tests"]]
@@ -361,7 +363,10 @@ ATTACKS: list[Attack] = [
            "import signal\nsignal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
            "try:\n    for i in range(4096):\n        with open(f'big{i}', 'wb') as f:\n"
            "            for _ in range(16): f.write(b'x' * (1 << 20))\n"
-           "except OSError: pass\nprint(sum(map(int, input().split())))\n"),
+           "except OSError: pass\nprint(sum(map(int, input().split())))\n",
+           # Above the 256 MiB of /tmp: a full disk must be a write error, not an exhausted memory
+           # limit (at or below 256 MiB, filling /tmp is an honest MLE: its files are memory).
+           memory_limit=512),
     Attack("daemon-next-test", "`os.setsid` + double-fork daemon that outlives its test, writes into the next "
            "test's directory and SIGKILLs every process it can (the next test included)", "AC",
            "import os, sys\n"
