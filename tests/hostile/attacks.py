@@ -404,7 +404,9 @@ ATTACKS: list[Attack] = [
            "signal.setitimer(signal.ITIMER_REAL, 0.1, 0.1)\n"
            "while True: time.sleep(1)\n"),
     Attack("deep-recursion", "unbounded recursion with the recursion limit raised", "MLE",
-           "import sys\nsys.setrecursionlimit(10 ** 9)\ndef f(n): return f(n + 1) + 1\nf(0)\n"),
+           "import sys\nsys.setrecursionlimit(10 ** 9)\ndef f(n): return f(n + 1) + 1\nf(0)\n",
+           # CPU enough that the memory limit, not the clock, ends it on a loaded machine too.
+           time_limit=5.0),
     Attack("segfault-ctypes", "segfault via ctypes", "RE",
            "import ctypes\nctypes.string_at(0)\n"),
     # --- kernel objects that would outlive a job ------------------------------------------
