@@ -65,12 +65,7 @@ def prepare(job: dict[str, Any], work_dir: str) -> None:
             os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
             out = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode & 0o500 or 0o400)
             try:
-                copied = 0
-                while copied < size:
-                    sent = os.sendfile(out, memfd, copied, size - copied)
-                    if sent == 0:
-                        break
-                    copied += sent
+                _copy(memfd, out, size)
             finally:
                 os.close(out)
     for name, text in (job.get("files") or {}).items():
@@ -140,12 +135,7 @@ def _store(key: str, work_dir: str, patterns: tuple[str, ...]) -> dict[str, Any]
             entry.append((relative, memfd, size, mode))
             source = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
             try:
-                copied = 0
-                while copied < size:
-                    sent = os.sendfile(memfd, source, copied, size - copied)
-                    if sent == 0:
-                        break
-                    copied += sent
+                _copy(source, memfd, size)
             finally:
                 os.close(source)
             fcntl.fcntl(memfd, fcntl.F_ADD_SEALS, _SEALS)
@@ -181,3 +171,13 @@ def _inside(work_dir: str, relative: str) -> str:
     if not path.startswith(work_dir.rstrip("/") + "/"):
         raise ValueError(f"file name {relative!r} leaves the work directory")
     return path
+
+
+def _copy(source: int, target: int, size: int) -> None:
+    """Copy the first ``size`` bytes of ``source`` to ``target``'s position, in the kernel."""
+    copied = 0
+    while copied < size:
+        sent = os.sendfile(target, source, copied, size - copied)
+        if sent == 0:
+            break
+        copied += sent
