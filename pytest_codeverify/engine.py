@@ -16,8 +16,9 @@ from .cases import AssertTest, CallTest, Case, StdioTest, TestSpec
 from .config import DEFAULT_OUTPUT_LIMIT, wall_limit
 from .evidence import failure_evidence
 from .judge import Outcome, judge
-from .judge.checkers import Checker, checker_job, checker_verdict
+from .judge.checkers import Checker, checker_run, checker_verdict
 from .judge.verdicts import classify
+from .languages import ProgramInputs
 from .protocol import Job, Mode, RawResult, UnsupportedValue, Verdict, encode_value
 from .rewards import case_line, case_verdict, reward, test_entry
 from .sandbox.base import Sandbox as Backend
@@ -54,13 +55,14 @@ class SandboxFailure:
     message: str
 
 
-def execute(backend: Backend, job: Job) -> RawResult | SandboxFailure:
-    """Run one job; a failure of the sandbox itself comes back as :class:`SandboxFailure`.
+def execute(backend: Backend, job: Job, inputs: ProgramInputs | None = None) -> RawResult | SandboxFailure:
+    """Run one job (a program's ``inputs`` beside it); a failure of the sandbox itself comes back
+    as :class:`SandboxFailure`.
 
     The one place where "run, and on a sandbox failure give ``SE``" is written.
     """
     try:
-        return backend.run(job)
+        return backend.run(job, inputs) if inputs is not None else backend.run(job)
     except SandboxError as exc:
         return SandboxFailure(f"sandbox failure ({getattr(backend, 'name', '?')}): {exc}")
 
@@ -91,7 +93,7 @@ def run_checker(backend: Backend, checker: Checker, test: StdioTest, raw: RawRes
     stdout = raw.stdout.decode("utf-8", errors="replace")
     stderr = raw.stderr.decode("utf-8", errors="replace")
     mark = secrets.token_hex(16)
-    checked = execute(backend, checker_job(checker, test.input, stdout, test.output, mark))
+    checked = execute(backend, *checker_run(checker, test.input, stdout, test.output, mark))
     if isinstance(checked, SandboxFailure):
         return Outcome(Verdict.SE, f"the checker could not run: {checked.message}", round(raw.cpu_s, 6),
                        stdout, stderr, test.output)

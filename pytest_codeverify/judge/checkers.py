@@ -27,16 +27,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import languages
 from ..cases import CaseError
 from ..config import DEFAULT_OUTPUT_LIMIT, wall_limit
+from ..languages import ProgramInputs
 from ..protocol import Job, Mode, RawResult, Verdict
 from .verdicts import classify
 
 #: Limits of a checker's job unless the record sets ``checker_time_limit`` / ``checker_memory_limit``.
 CHECKER_TIME_LIMIT = 5.0
 CHECKER_MEMORY_LIMIT = 512
-#: Languages a checker program may be written in (compiled ones come with the languages support).
-CHECKER_LANGUAGES = ("python",)
+#: Languages a checker program may be written in: every language the project runs.
+CHECKER_LANGUAGES = languages.names()
 #: testlib's exit codes.
 TESTLIB_EXIT = {0: "OK", 1: "WA", 2: "PE", 3: "FAIL", 4: "DIRT", 7: "POINTS", 8: "UNEXPECTED_EOF"}
 _DRIVER = Path(__file__).resolve().parent.parent / "sandbox" / "checker_driver.py"
@@ -88,7 +90,8 @@ def parse_checker(record: dict[str, Any]) -> Checker | None:
     code, language, files = value.get("code"), value.get("language", "python"), value.get("files") or {}
     if not isinstance(code, str) or not code.strip():
         raise CaseError("needs the program's source text", field="checker.code")
-    if not isinstance(language, str) or language.lower() not in CHECKER_LANGUAGES:
+    language_name = _language_name(language)
+    if language_name not in CHECKER_LANGUAGES:
         raise CaseError(f"checker language {language!r} is not supported (supported: "
                         f"{', '.join(CHECKER_LANGUAGES)})", field="checker.language")
     if not isinstance(files, dict) or not all(isinstance(v, str) for v in files.values()):
@@ -97,7 +100,18 @@ def parse_checker(record: dict[str, Any]) -> Checker | None:
         if not isinstance(name, str) or not name or name != os.path.basename(name) or name in (".", "..") \
                 or name in _RESERVED:
             raise CaseError(f"{name!r} is not a plain file name the checker may use", field="checker.files")
-    return Checker("program", code, language.lower(), dict(files), **limits)
+    return Checker("program", code, language_name, dict(files), **limits)
+
+
+def _language_name(value: Any) -> str | None:
+    """The registry name of a checker's ``language`` (a name or an alias such as ``c++``)."""
+    if not isinstance(value, str):
+        return None
+    wanted = value.strip().lower()
+    for name, aliases in languages.fence_aliases().items():
+        if wanted in aliases:
+            return name
+    return None
 
 
 def _positive(value: Any, name: str, kind: type) -> Any:
@@ -114,7 +128,8 @@ def driver_source() -> str:
 
 
 def checker_job(checker: Checker, test_input: str, output: str, answer: str, mark: str) -> Job:
-    """The sandbox job that runs ``checker`` on one test's input, output and answer."""
+    """The sandbox job that runs a Python ``checker`` (either form) on one test's input, output
+    and answer, through the checker driver."""
     request = {"form": checker.form, "source": checker.source, "files": checker.files,
                "input": test_input, "output": output, "answer": answer, "mark": mark}
     data = json.dumps(request).encode("utf-8", "surrogateescape")
@@ -123,13 +138,38 @@ def checker_job(checker: Checker, test_input: str, output: str, answer: str, mar
                output_limit=DEFAULT_OUTPUT_LIMIT, language="python")
 
 
+def checker_run(checker: Checker, test_input: str, output: str, answer: str,
+                mark: str) -> tuple[Job, ProgramInputs | None]:
+    """The job (and, for a program in a language other than Python, its files and arguments)
+    that runs ``checker`` on one test: ``checker INPUT OUTPUT ANSWER``, the three as files in
+    the job's work directory, its ``files`` compiled with it (once per runner)."""
+    if checker.language == "python":
+        return checker_job(checker, test_input, output, answer, mark), None
+    job = Job(code=checker.source, mode=Mode.STDIN.value, stdin=b"", cpu_limit=checker.time_limit,
+              wall_limit=wall_limit(checker.time_limit), memory_limit_mb=checker.memory_limit,
+              output_limit=DEFAULT_OUTPUT_LIMIT, language=checker.language)
+    inputs = ProgramInputs(sources=dict(checker.files),
+                           files=dict(zip(_RESERVED, (test_input, output, answer), strict=True)),
+                           args=_RESERVED)
+    return job, inputs
+
+
 def checker_verdict(checker: Checker, raw: RawResult, mark: str) -> CheckerVerdict:
     """Map what a checker job did to the candidate's verdict and score."""
-    failure = classify(raw, time_limit=checker.time_limit, memory_limit=checker.memory_limit)
+    failure = classify(raw, time_limit=checker.time_limit, memory_limit=checker.memory_limit,
+                       language=checker.language)
     stdout = raw.stdout.decode("utf-8", "replace")
     stderr = raw.stderr.decode("utf-8", "replace")
+    if failure is not None and failure[0] is Verdict.CE:
+        return CheckerVerdict(Verdict.SE, None, f"the checker does not compile: {failure[1]}")
     if failure is not None and not (checker.form == "program" and failure[1].startswith("exit code")):
         return CheckerVerdict(Verdict.SE, None, f"the checker failed: {failure[0].value}: {failure[1]}")
+    if checker.form == "program" and checker.language != "python" and raw.exit_code not in (None, 0):
+        # An uncaught exception (Java, JavaScript, PyPy) exits 1 like testlib's "wrong answer":
+        # the language's own error report tells them apart.
+        crash = languages.get(checker.language).error_line(stderr)
+        if crash:
+            return CheckerVerdict(Verdict.SE, None, f"the checker crashed: {crash}")
     if checker.form == "function":
         return _function_verdict(stdout, mark)
     return program_verdict(raw.exit_code, stdout, stderr)

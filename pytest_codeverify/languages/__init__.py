@@ -12,7 +12,7 @@ import functools
 import importlib
 import pkgutil
 
-from .base import Language, Plan, Step, Toolchain, ToolchainMissing, trim
+from .base import Language, Plan, ProgramInputs, Step, Toolchain, ToolchainMissing, trim
 
 #: CodeContests' ``Language`` codes (its ``solutions.language`` field) -> language names.
 CODECONTESTS_CODES = {1: "python2", 2: "cpp", 3: "python", 4: "java"}
@@ -62,5 +62,5 @@ def is_native(name: str) -> bool:
     return bool(getattr(get(name), "native", False))
 
 
-__all__ = ["CODECONTESTS_CODES", "Language", "Plan", "Step", "Toolchain", "ToolchainMissing", "fence_aliases",
-           "from_code", "get", "is_native", "names", "registry", "trim"]
+__all__ = ["CODECONTESTS_CODES", "Language", "Plan", "ProgramInputs", "Step", "Toolchain", "ToolchainMissing",
+           "fence_aliases", "from_code", "get", "is_native", "names", "registry", "trim"]

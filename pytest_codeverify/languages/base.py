@@ -7,6 +7,7 @@ isolation boundary, and the judge asks :meth:`Language.failure` what a failed ru
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
@@ -75,6 +76,19 @@ class Plan:
     compile: Step | None = None
 
 
+@dataclass(frozen=True)
+class ProgramInputs:
+    """What a program gets beyond its source and stdin (a checker program's setting).
+
+    ``sources`` are compiled with it (``testlib.h``) and belong to its artefact's key;
+    ``files`` are written to the work directory of this one run; ``args`` follow its command.
+    """
+
+    sources: dict[str, str] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)
+    args: tuple[str, ...] = ()
+
+
 class Language:
     """Base of every language module. Subclasses set the class attributes and the steps."""
 
@@ -112,17 +126,28 @@ class Language:
         """The run step of one test; ``memory_mb`` sizes runtime heaps (``-Xmx`` and alike)."""
         raise NotImplementedError
 
-    def plan(self, code: str, toolchain: Toolchain, memory_mb: int) -> Plan:
-        """The compile (if any) and run steps of ``code`` with these tools."""
+    def plan(self, code: str, toolchain: Toolchain, memory_mb: int, files: dict[str, str] | None = None) -> Plan:
+        """The compile (if any) and run steps of ``code`` with these tools.
+
+        ``files`` are more sources beside the program (a checker's ``testlib.h``, a helper
+        module): written with it before the compile, kept in the artefact when the program
+        runs from its sources (an interpreted language), and part of the artefact's key.
+        """
+        files = dict(files or {})
         source = self.source_name(code)
         build = self.compile_step(toolchain.tools, source)
         if build is not None:
-            build = Step(build.argv, {source: code}, build.env, build.outputs)
+            # Sources a syntax-checked program reads at run time travel in its artefact.
+            kept = build.outputs + tuple(glob.escape(name) for name in files) if self.kind != "compiled" \
+                else build.outputs
+            build = Step(build.argv, {**files, source: code}, build.env, kept)
         run = self.run_step(toolchain.tools, source, code, memory_mb)
         if build is None:
-            run = Step(run.argv, {source: code, **run.files}, run.env)
+            run = Step(run.argv, {**files, source: code, **run.files}, run.env)
         # No toolchain version: an artefact lives only as long as the runner that compiled it.
-        identity = [self.name, list(self.flags), build.argv if build else run.argv[:1], code]
+        identity: list[object] = [self.name, list(self.flags), build.argv if build else run.argv[:1], code]
+        if files:
+            identity.append(sorted(files.items()))
         key = hashlib.sha256(json.dumps(identity).encode("utf-8", "surrogatepass")).hexdigest()
         return Plan(key, run, build)
 

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import abc
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import wall_cap
 from ..protocol import FrameReader, Job, ProtocolError, RawResult, check_hello
 from .bundle import runner_bootstrap
+
+if TYPE_CHECKING:
+    from ..languages import ProgramInputs
 
 #: Seconds the harness waits for a result beyond the job's own wall limit.
 RESULT_GRACE_S = 5.0
@@ -67,14 +70,20 @@ class Sandbox(abc.ABC):
     def description(self) -> str:
         """One line for the run's header: the backend and the isolation in force."""
 
-    def run(self, job: Job) -> RawResult:
-        """Run one job. Raises :class:`SandboxError` when the sandbox itself failed."""
+    def run(self, job: Job, inputs: ProgramInputs | None = None) -> RawResult:
+        """Run one job. Raises :class:`SandboxError` when the sandbox itself failed.
+
+        ``inputs`` (files, arguments, extra sources) apply to a program of a language other
+        than Python, such as a checker program.
+        """
         if not self._started:
             self.start()
         if job.language != "python":
             from .compiled import run_program  # compile once, then run (languages other than Python)
 
-            return run_program(self, job)
+            return run_program(self, job, inputs)
+        if inputs is not None:
+            raise SandboxError("files and arguments are for programs of languages other than Python")
         return self.exchange(job)
 
     def exchange(self, job: Job, fields: dict[str, Any] | None = None) -> RawResult:

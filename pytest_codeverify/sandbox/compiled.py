@@ -15,7 +15,7 @@ import functools
 from typing import Any
 
 from .. import languages
-from ..languages import Language, Plan, Step, Toolchain, ToolchainMissing, trim
+from ..languages import Language, Plan, ProgramInputs, Step, Toolchain, ToolchainMissing, trim
 from ..protocol import Job, Mode, RawResult
 from .base import Sandbox, SandboxError
 
@@ -52,7 +52,7 @@ def step_fields(step: Step) -> dict[str, Any]:
                       for name, text in step.files.items()}}
 
 
-def run_program(sandbox: Sandbox, job: Job) -> RawResult:
+def run_program(sandbox: Sandbox, job: Job, inputs: ProgramInputs | None = None) -> RawResult:
     """Run ``job`` (a stdin test of a language other than Python): compile if needed, then run."""
     try:
         language = languages.get(job.language)
@@ -60,12 +60,16 @@ def run_program(sandbox: Sandbox, job: Job) -> RawResult:
         raise SandboxError(str(exc.args[0])) from None
     if job.mode != Mode.STDIN.value:
         raise SandboxError(f"language {language.name!r} runs stdin tests only, not {job.mode} tests")
-    plan = language.plan(job.code, toolchain_for(sandbox, language), job.memory_limit_mb)
+    inputs = inputs or ProgramInputs()
+    plan = language.plan(job.code, toolchain_for(sandbox, language), job.memory_limit_mb, inputs.sources)
     if plan.compile is not None:
         error = compile_once(sandbox, language, plan)
         if error is not None:
             return compile_error(error)
-    fields = {"mode": "exec", **step_fields(plan.run)}
+    run = plan.run
+    if inputs.files or inputs.args:
+        run = Step([*run.argv, *inputs.args], {**run.files, **inputs.files}, run.env)
+    fields = {"mode": "exec", **step_fields(run)}
     if plan.compile is not None:
         fields["artefact"] = plan.key
     if language.reserves_address_space:
@@ -136,4 +140,4 @@ def compile_error(message: str) -> RawResult:
                      outcome={"status": "compile_error", "message": message})
 
 
-__all__ = ["compile_once", "host_toolchain", "run_program", "toolchain_for"]
+__all__ = ["ProgramInputs", "compile_once", "host_toolchain", "run_program", "toolchain_for"]

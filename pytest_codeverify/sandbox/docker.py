@@ -36,12 +36,15 @@ import time
 import uuid
 import weakref
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import DEFAULT_MEMORY_LIMIT
 from ..protocol import Job, RawResult
 from . import DEFAULT_IMAGE
 from .base import Sandbox, SandboxError, runner_source
+
+if TYPE_CHECKING:
+    from ..languages import ProgramInputs
 
 #: Memory reserved above the job's own limit for the idle runner (its interpreter and heap).
 RUNNER_RESERVE_MB = 48
@@ -387,11 +390,11 @@ class DockerSandbox(Sandbox):
             notes.append(tail)
         return f" ({'; '.join(notes)})" if notes else ""
 
-    def run(self, job: Job) -> RawResult:
+    def run(self, job: Job, inputs: ProgramInputs | None = None) -> RawResult:
         if self.container is None:
             # Create the container with this job's limit, so a single-limit run never updates it.
             self._memory_mb = job.memory_limit_mb
-        return super().run(job)
+        return super().run(job, inputs)
 
     def _before_job(self, job: Job) -> dict[str, Any]:
         if job.memory_limit_mb != self._memory_mb:
