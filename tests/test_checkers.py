@@ -7,9 +7,11 @@ from pathlib import Path
 import pytest
 
 from conftest import write_jsonl
+from pytest_codeverify import languages
 from pytest_codeverify.cases import CaseError
 from pytest_codeverify.formats import load_file
-from pytest_codeverify.judge.checkers import checker_verdict, parse_checker, program_verdict, score_verdict
+from pytest_codeverify.judge.checkers import checker_run, checker_verdict, parse_checker, program_verdict, score_verdict
+from pytest_codeverify.languages import Toolchain
 from pytest_codeverify.protocol import RawResult, Verdict
 from pytest_codeverify.rewards import reward
 
@@ -97,3 +99,55 @@ def test_records_carry_checkers_and_accepted_outputs(tmp_path: Path) -> None:
     assert any_case.checker is not None and any_case.checker.form == "function" and any_case.checker.time_limit == 1
     assert (listed.tests[0].output, listed.tests[0].accepted) == ("1 2", ("2 1",))  # type: ignore[union-attr]
     assert loaded[2].error is not None and "checker judges stdin/stdout tests only" in str(loaded[2].error)
+
+
+# -- checker programs in other languages ---------------------------------------------------
+
+@pytest.mark.parametrize(("given", "name"), [("C++", "cpp"), ("cpp", "cpp"), ("c", "c"), ("Java", "java"),
+                                             ("js", "javascript"), ("golang", "go"), ("rust", "rust"),
+                                             ("pypy3", "pypy"), ("python", "python")])
+def test_checker_programs_take_every_language_by_name_or_alias(given: str, name: str) -> None:
+    checker = parse_checker({"checker": {"language": given, "code": "x", "files": {"testlib.h": "h"}}})
+    assert checker is not None and checker.language == name and checker.files == {"testlib.h": "h"}
+
+
+def test_a_compiled_checker_runs_with_the_three_files_as_arguments() -> None:
+    checker = parse_checker({"checker": {"language": "cpp", "code": "int main(){}", "files": {"testlib.h": "h"}},
+                             "checker_time_limit": 2, "checker_memory_limit": 128})
+    assert checker is not None
+    job, inputs = checker_run(checker, "10\n", "1 9\n", "5 5\n", "mark")
+    assert (job.language, job.code, job.stdin, job.cpu_limit, job.memory_limit_mb) == \
+        ("cpp", "int main(){}", b"", 2.0, 128)
+    assert inputs is not None and inputs.sources == {"testlib.h": "h"}
+    assert inputs.args == ("checker_input.txt", "checker_output.txt", "checker_answer.txt")
+    assert [inputs.files[name] for name in inputs.args] == ["10\n", "1 9\n", "5 5\n"]
+    python = parse_checker({"checker": {"code": "import sys"}})
+    assert python is not None and checker_run(python, "", "", "", "m")[1] is None  # the driver runs it
+
+
+def test_checker_files_belong_to_the_artefacts_identity() -> None:
+    cpp = languages.get("cpp")
+    tools = Toolchain({"g++": "g++", "pypy3": "pypy3"})
+    bare = cpp.plan("int main(){}", tools, 256)
+    with_header = cpp.plan("int main(){}", tools, 256, {"testlib.h": "one"})
+    assert len({bare.key, with_header.key, cpp.plan("int main(){}", tools, 256, {"testlib.h": "two"}).key}) == 3
+    assert with_header.compile is not None and with_header.compile.files == {"testlib.h": "one",
+                                                                               "main.cpp": "int main(){}"}
+    assert with_header.compile.outputs == ("main",)  # the header is not needed to run the binary
+    pypy = languages.get("pypy").plan("import helper", tools, 256, {"helper.py": "x = 1"})
+    assert pypy.compile is not None and "helper.py" in pypy.compile.outputs  # an interpreted program reads it
+
+
+def test_a_checker_that_does_not_compile_or_throws_is_se() -> None:
+    java = parse_checker({"checker": {"language": "java", "code": "class C {}"}})
+    cpp = parse_checker({"checker": {"language": "cpp", "code": "int main(){}"}})
+    assert java is not None and cpp is not None
+    compile_failed = _raw(None, outcome={"status": "compile_error", "message": "compile error (g++): boom"})
+    assert checker_verdict(cpp, compile_failed, "m").verdict is Verdict.SE
+    assert "does not compile: compile error (g++): boom" in checker_verdict(cpp, compile_failed, "m").message
+    thrown = _raw(1, stderr=b'Exception in thread "main" java.lang.NullPointerException\n')
+    assert checker_verdict(java, thrown, "m").verdict is Verdict.SE
+    assert checker_verdict(java, _raw(1, stderr=b"wrong answer 3 != 4\n"), "m").verdict is Verdict.WA
+    assert checker_verdict(cpp, _raw(1, stderr=b"wrong answer 3 != 4\n"), "m").verdict is Verdict.WA
+    assert checker_verdict(cpp, _raw(None, signal=11), "m").verdict is Verdict.SE
+    assert checker_verdict(cpp, _raw(7, stderr=b"points 0.25 partly\n"), "m").score == 0.25
