@@ -105,10 +105,14 @@ def apply(case: Case, calibration: Calibration) -> Case:
 class Calibrator:
     """Calibrates cases once per problem, through a cache directory shared by processes."""
 
-    def __init__(self, run_test: RunTest, cache_dir: Path | None, factor: float = CALIBRATION_FACTOR) -> None:
+    def __init__(self, run_test: RunTest, cache_dir: Path | None, factor: float = CALIBRATION_FACTOR,
+                 remember: bool = True) -> None:
         self.run_test = run_test
         self.directory = cache_dir / "calibration" if cache_dir is not None else None
         self.factor = factor
+        #: Whether calibrations are also kept in this object (a caller with its own bounded
+        #: memory, such as the server, turns it off).
+        self.remember = remember
         self._memory: dict[str, Calibration] = {}
         #: How many measurements this process made (the rest came from the cache).
         self.measured = 0
@@ -119,8 +123,9 @@ class Calibrator:
             return case
         return apply(case, self.calibration(case))
 
-    def calibration(self, case: Case) -> Calibration:
-        """The calibration of ``case``'s problem: from memory, the cache, or measured now."""
+    def calibration(self, case: Case, run_test: RunTest | None = None) -> Calibration:
+        """The calibration of ``case``'s problem: from memory, the cache, or measured now
+        (through ``run_test`` when given: the sandbox at hand, else the calibrator's own)."""
         key = calibration_key(case)
         found = self._memory.get(key)
         if found is not None:
@@ -128,11 +133,12 @@ class Calibrator:
         with self._locked(key):
             found = self._read(key)
             if found is None:
-                found = measure(case, self.run_test, self.factor)
+                found = measure(case, run_test or self.run_test, self.factor)
                 self.measured += 1
                 if found.error is None:  # a sandbox failure is not a property of the problem
                     self._write(key, found)
-        self._memory[key] = found
+        if self.remember:
+            self._memory[key] = found
         return found
 
     @contextlib.contextmanager

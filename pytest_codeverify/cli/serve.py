@@ -7,7 +7,7 @@ import functools
 import os
 import sys
 
-from ..config import BACKENDS, DEFAULT_IMAGE, DEFAULT_TIME_SCALE, ConfigError, positive_number
+from ..config import BACKENDS, DEFAULT_CACHE_DIR, DEFAULT_IMAGE, DEFAULT_TIME_SCALE, ConfigError, positive_number
 from ..formats import Defaults
 from ..sandbox import open_sandbox
 
@@ -19,6 +19,13 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--time-scale", type=float, default=DEFAULT_TIME_SCALE, metavar="FACTOR",
                         help="multiply every time limit by FACTOR (slow machines, PyPy, sanitizers)")
+    parser.add_argument("--calibrate", action="store_true",
+                        help="set each problem's time limit from its reference solution run here, as "
+                             "--codeverify-calibrate does: max(limit, factor x the reference's CPU time); "
+                             "measured once per problem")
+    parser.add_argument("--cache-dir", default=DEFAULT_CACHE_DIR,
+                        help=f"where --calibrate keeps its measurements across restarts (default {DEFAULT_CACHE_DIR}; "
+                             "'' for memory only)")
     parser.add_argument("--backend", choices=BACKENDS, default="auto")
     parser.add_argument("--image", default=DEFAULT_IMAGE, help="container image of the docker backend")
     parser.add_argument("--bwrap", default=None, metavar="PATH",
@@ -77,8 +84,10 @@ def run(args: argparse.Namespace) -> int:
                              time_limit=args.session_time_limit, memory_limit=args.session_memory_limit)
     config = ServerConfig(backend=args.backend, image=args.image, bwrap=args.bwrap,
                           workers=args.workers, max_queue=args.max_queue, token=token,
-                          sessions=sessions, defaults=Defaults(time_scale=scale))
+                          sessions=sessions, defaults=Defaults(time_scale=scale), calibrate=args.calibrate,
+                          cache_dir=args.cache_dir or None)
+    calibrating = f", calibrating limits (cache {args.cache_dir or 'in memory'})" if args.calibrate else ""
     print(f"codeverify serve: http://{args.host}:{args.port} backend {args.backend} ({pool.description}), "
-          f"{args.workers} sandbox(es), queue {args.max_queue}", file=sys.stderr, flush=True)
+          f"{args.workers} sandbox(es), queue {args.max_queue}{calibrating}", file=sys.stderr, flush=True)
     uvicorn.run(create_app(config, pool), host=args.host, port=args.port, log_level=args.log_level)
     return 0

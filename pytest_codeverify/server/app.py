@@ -7,6 +7,7 @@ import functools
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 from starlette.middleware.sessions import SessionMiddleware
@@ -14,6 +15,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from ..sandbox import open_sandbox
 from ..sessions import SessionManager
 from . import routes_execute, routes_gym, routes_health, routes_sessions, routes_verify
+from .calibrate import ServerCalibrator
 from .config import ServerConfig
 from .http import AppContext, RequestError, SafeJSONResponse, refused
 from .metrics import Metrics, MetricsMiddleware
@@ -44,7 +46,9 @@ def create_app(config: ServerConfig, pool: SandboxPool | None = None,
             await asyncio.to_thread(pool.close)
 
     app = FastAPI(title="codeverify", lifespan=lifespan, default_response_class=SafeJSONResponse)
-    app.state.ctx = AppContext(config, pool, sessions, metrics)
+    calibrator = ServerCalibrator(Path(config.cache_dir) if config.cache_dir else None,
+                                  config.limits.output_limit) if config.calibrate else None
+    app.state.ctx = AppContext(config, pool, sessions, metrics, calibrator=calibrator)
     app.add_exception_handler(RequestError, refused)
     for module in (routes_execute, routes_verify, routes_health, routes_sessions, routes_gym):
         app.include_router(module.router)

@@ -49,3 +49,7 @@ class ServerConfig:
     limits: ServerLimits = field(default_factory=ServerLimits)
     defaults: Defaults = field(default_factory=Defaults)
     sessions: SessionConfig = field(default_factory=SessionConfig)
+    #: Calibrate time limits from records' reference solutions (``--calibrate``), caching the
+    #: measurements in ``cache_dir`` too when set (else for the server's lifetime only).
+    calibrate: bool = False
+    cache_dir: str | None = None

@@ -22,6 +22,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ValidationError
 
 from ..sessions import SessionManager
+from .calibrate import ServerCalibrator
 from .config import ServerConfig
 from .metrics import Metrics
 from .pool import PoolFull, SandboxPool
@@ -53,6 +54,8 @@ class AppContext:
     metrics: Metrics
     #: One lock per cookie session id, so concurrent first calls start one session, not two.
     gym_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    #: Calibrates time limits from reference solutions (``None`` unless the server calibrates).
+    calibrator: ServerCalibrator | None = None
 
 
 def context(request: Request) -> AppContext:

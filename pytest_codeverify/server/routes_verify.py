@@ -16,6 +16,7 @@ from ..formats import READERS, detect, given_id, with_extras
 from ..judge import Outcome, Verdict
 from ..rewards import unreadable_line
 from ..sandbox import Sandbox
+from .calibrate import calibrated, follower
 from .http import AppContext, RequestError, SafeJSONResponse, admitted, authorize, context, read_json, wait_all
 from .nemo import NEMO_GYM_REWARD_MODE, is_nemo_gym_request, nemo_gym_case
 
@@ -34,6 +35,7 @@ async def verify(request: Request) -> Response:
             cases, mode = _record_cases(ctx, record, format, reward_mode)
         except CaseError as exc:
             raise RequestError(422, str(exc)) from exc
+        cases = await _calibrated(request, ctx, cases)
         groups = [_submit_case(ctx, case) for case in cases]
         flat = await wait_all(request, [f for group in groups for f in group])
         return SafeJSONResponse(_record_result(ctx, record, cases, mode, _regroup(flat, groups)))
@@ -64,6 +66,10 @@ async def verify_batch(request: Request) -> Response:
         if sum(len(c.tests) for item in read if not isinstance(item, CaseError) for c in item[0]) \
                 > limits.max_tests * 10:
             raise RequestError(413, f"over {limits.max_tests * 10} tests in one batch")
+        readable = [case for item in read if not isinstance(item, CaseError) for case in item[0]]
+        measured = iter(await _calibrated(request, ctx, readable))
+        read = [item if isinstance(item, CaseError) else ([next(measured) for _ in item[0]], item[1])
+                for item in read]
         # Submit everything before waiting, so the whole batch runs on every sandbox at once.
         plans = [None if isinstance(item, CaseError) else [_submit_case(ctx, c) for c in item[0]] for item in read]
         flat = await wait_all(request, [f for plan in plans if plan for group in plan for f in group])
@@ -112,6 +118,18 @@ def _record_cases(ctx: AppContext, record: Any, format: str, reward_mode: str | 
         if case.code is not None and len(case.code) > limits.max_code_chars:
             raise CaseError(f"the program is over {limits.max_code_chars} characters", field="code")
     return cases, reward_mode or mode
+
+
+async def _calibrated(request: Request, ctx: AppContext, cases: list[Case]) -> list[Case]:
+    """``cases`` with their problems' calibrated limits, when the server calibrates (measuring,
+    on the pool, the problems it has not measured yet)."""
+    if ctx.calibrator is None:
+        return cases
+    shared = [ctx.calibrator.future(case, ctx.pool.submit) for case in cases]
+    waiting = [follower(future) for future in shared if future is not None]
+    results = iter(await wait_all(request, waiting))
+    return [calibrated(case, next(results) if future is not None else None)
+            for case, future in zip(cases, shared, strict=True)]
 
 
 def _submit_case(ctx: AppContext, case: Case) -> list[Future[Any]]:
