@@ -1,5 +1,6 @@
 """Validate dataset files without running anything: every problem as ``file:line: field: message``
-with a hint (the format a record most likely meant, a test without an output, mixed test kinds).
+with a hint (the format a record most likely meant, a test without an output, mixed test kinds,
+a checker program's language or the testlib.h it includes but does not carry).
 
 ``codeverify check`` prints these. Reading goes through the same loader the runs use
 (:func:`~pytest_codeverify.formats.load_file`), so a file that checks clean is read the same way
@@ -11,14 +12,17 @@ from __future__ import annotations
 import difflib
 import gzip
 import json
+import re
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import languages
 from .cases import CaseError, StdioTest
 from .formats import CANDIDATE_FIELDS, KEY_FIELDS, READERS, Defaults, load_file
+from .judge.checkers import CHECKER_LANGUAGES, Checker
 
 #: Fields that tell each format apart (what a user most likely meant to write).
 SIGNATURES: dict[str, tuple[str, ...]] = {
@@ -125,10 +129,46 @@ def _hint(error: CaseError, record: Any, file_format: str | None) -> str:
         if keys & {"args", "kwargs"} and "expected" not in keys:
             return "a call test with no expected value: add \"expected\""
         return "a test is {\"input\", \"output\"}, {\"args\", \"expected\"} or {\"assert\"}"
+    if error.field == "checker.language":
+        return _language_hint(record)
     if ("candidate" in message or "answer" in message) and "missing" in message:
         return ("a problems file? give it as --problems (pytest: --codeverify-problems) and check the samples "
                 "file against it")
     return ""
+
+
+def _language_hint(record: dict[str, Any]) -> str:
+    """The supported language a checker's unsupported ``language`` most likely meant."""
+    checker = record.get("checker")
+    given = str(checker.get("language", "")).lower() if isinstance(checker, dict) else ""
+    spellings = {alias: name for name, aliases in languages.fence_aliases().items() for alias in aliases}
+    close = difflib.get_close_matches(given, list(spellings), n=1, cutoff=0.6)
+    meant = f"did you mean {spellings[close[0]]!r}? " if close else ""
+    return f"{meant}a checker program may be written in {', '.join(CHECKER_LANGUAGES)}"
+
+
+#: A C/C++ source's quoted includes (``#include "testlib.h"``): files the checker must carry.
+_QUOTED_INCLUDE = re.compile(r'^\s*#\s*include\s*"([^"]+)"', re.MULTILINE)
+_C_LIKE = re.compile(r"^\s*#\s*include\s*[<\"]", re.MULTILINE)
+
+
+def _checker_problems(path: str, line: int, record: Any, checker: Checker | None) -> Iterator[Problem]:
+    """A checker program that will not run as written: a C/C++ checker read as Python (the
+    default language), or one including a header its ``files`` do not carry."""
+    given = record.get("checker") if isinstance(record, dict) else None
+    if checker is None or checker.form != "program" or not isinstance(given, dict):
+        return
+    if checker.language == "python" and "language" not in given and _C_LIKE.search(checker.source):
+        yield Problem(path, line, "checker.language", "the checker looks like C/C++ but names no language, so "
+                      "it would run as Python", 'add "language": "cpp" (or "c")')
+        return
+    if checker.language in ("c", "cpp"):
+        for header in dict.fromkeys(_QUOTED_INCLUDE.findall(checker.source)):
+            if header not in checker.files:
+                yield Problem(path, line, "checker.files", f'the checker includes "{header}" but does not carry it',
+                              f'add "files": {{"{header}": <its text>}} (Polygon packages ship testlib.h beside '
+                              "their checkers); otherwise it does not compile and every test is SE",
+                              ERROR if header == "testlib.h" else WARNING)
 
 
 def _indexable(record: dict[str, Any], field: str) -> bool:
@@ -184,6 +224,7 @@ def check_file(path: str | Path, format: str = "auto", defaults: Defaults | None
             continue
         for case in record.cases[:1]:
             problems.extend(_warnings(shown, record.line, data, list(case.tests)))
+            problems.extend(_checker_problems(shown, record.line, data, case.checker))
     if not records:
         problems.append(Problem(shown, 0, "", "the file holds no records", "", WARNING))
     return FileReport(shown, len(records), formats, tuple(problems))

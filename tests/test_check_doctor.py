@@ -103,3 +103,25 @@ def test_doctor_runs_a_job_on_the_local_backend(capsys: pytest.CaptureFixture[st
     out = capsys.readouterr().out
     assert "local backend job: ran a job" in out and "usable backends: local" in out
     assert code == 0
+
+
+def test_check_validates_checker_programs_languages_and_headers(tmp_path: Path) -> None:
+    testlib = '#include "testlib.h"\nint main(int argc, char *argv[]) { registerTestlibCmd(argc, argv); }\n'
+    tests = [{"input": "1\n", "output": "1\n"}]
+    data = write_jsonl(tmp_path / "d.jsonl", [
+        {"id": "carried", "code": "print(1)", "tests": tests,
+         "checker": {"language": "c++", "code": testlib, "files": {"testlib.h": "// the header"}}},
+        {"id": "no-header", "code": "print(1)", "tests": tests, "checker": {"language": "cpp", "code": testlib}},
+        {"id": "no-language", "code": "print(1)", "tests": tests, "checker": {"code": testlib}},
+        {"id": "misspelt", "code": "print(1)", "tests": tests, "checker": {"language": "rustt", "code": "fn main(){}"}},
+        {"id": "other-header", "code": "print(1)", "tests": tests,
+         "checker": {"language": "c", "code": '#include "jury.h"\nint main(void) { return 0; }\n'}},
+    ])
+    found = {(problem.line, problem.field, problem.severity): problem for problem in check_file(data).problems}
+    assert set(found) == {(2, "checker.files", "error"), (3, "checker.language", "error"),
+                          (4, "checker.language", "error"), (5, "checker.files", "warning")}
+    assert 'includes "testlib.h" but does not carry it' in str(found[2, "checker.files", "error"])
+    assert 'add "language": "cpp"' in found[3, "checker.language", "error"].hint
+    assert "did you mean 'rust'?" in found[4, "checker.language", "error"].hint
+    assert "cpp" in found[4, "checker.language", "error"].hint  # the languages a checker may use
+    assert '"jury.h"' in found[5, "checker.files", "warning"].message
