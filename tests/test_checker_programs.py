@@ -163,3 +163,76 @@ def test_a_checker_in_c_judges_a_cpp_candidate(sandbox: Sandbox) -> None:
     assert (right.verdict.value, right.reward) == ("AC", 1.0), right.explain()
     assert (wrong.verdict.value, wrong.reward) == ("WA", 0.0), wrong.explain()
     assert "3 + 3 is not 10" in wrong.tests[0].outcome.message
+
+
+#: The same checker ("the output's tokens are the answer's") in every compiled or external
+#: language: argv holds INPUT OUTPUT ANSWER, the verdict is the exit code.
+SAME_TOKENS: dict[str, dict[str, Any]] = {
+    "c": {"code": '#include <stdio.h>\n#include <string.h>\n'
+                  'static int next(FILE *f, char *b) { return fscanf(f, "%255s", b) == 1; }\n'
+                  "int main(int argc, char **argv) {\n"
+                  '    FILE *o = fopen(argv[2], "r"), *a = fopen(argv[3], "r");\n'
+                  "    char x[256], y[256];\n    if (!o || !a) return 3;\n    for (;;) {\n"
+                  "        int p = next(o, x), q = next(a, y);\n        if (!p && !q) return 0;\n"
+                  '        if (p != q || strcmp(x, y)) { fprintf(stderr, "tokens differ\\n"); return 1; }\n'
+                  "    }\n}\n"},
+    "cpp": {"code": "#include <fstream>\n#include <iostream>\n#include <iterator>\n"
+                    "#include <string>\n#include <vector>\n"
+                    "using Tokens = std::vector<std::string>;\n"
+                    "static Tokens read(const char *p) { std::ifstream f(p); "
+                    "return Tokens(std::istream_iterator<std::string>(f), {}); }\n"
+                    "int main(int argc, char **argv) {\n    if (read(argv[2]) == read(argv[3])) return 0;\n"
+                    '    std::cerr << "tokens differ\\n";\n    return 1;\n}\n'},
+    "java": {"code": "import java.nio.file.*;\nimport java.util.*;\npublic class Check {\n"
+                     "    static List<String> read(String p) throws Exception {\n"
+                     "        String t = new String(Files.readAllBytes(Paths.get(p))).trim();\n"
+                     "        return Arrays.asList(t.split(\"\\\\s+\"));\n    }\n"
+                     "    public static void main(String[] a) throws Exception {\n"
+                     "        if (read(a[1]).equals(read(a[2]))) System.exit(0);\n"
+                     "        System.err.println(\"tokens differ\");\n        System.exit(1);\n    }\n}\n"},
+    "javascript": {"code": "const { tokens } = require('./tokens.js');\n"
+                           "if (tokens(process.argv[3]) === tokens(process.argv[4])) process.exit(0);\n"
+                           "console.error('tokens differ');\nprocess.exit(1);\n",
+                   "files": {"tokens.js": "const fs = require('fs');\nexports.tokens = (p) => "
+                                          "fs.readFileSync(p, 'utf8').trim().split(/\\s+/).join(' ');\n"}},
+    "go": {"code": 'package main\n\nimport (\n\t"os"\n\t"strings"\n)\n\n'
+                   "func read(p string) string {\n\tb, err := os.ReadFile(p)\n\tif err != nil {\n\t\tos.Exit(3)\n\t}\n"
+                   '\treturn strings.Join(strings.Fields(string(b)), " ")\n}\n\n'
+                   "func main() {\n\tif read(os.Args[2]) == read(os.Args[3]) {\n\t\tos.Exit(0)\n\t}\n"
+                   '\tos.Stderr.WriteString("tokens differ\\n")\n\tos.Exit(1)\n}\n'},
+    "rust": {"code": "use std::{env, fs, process};\n"
+                     "fn read(p: &str) -> Vec<String> {\n"
+                     "    fs::read_to_string(p).unwrap_or_else(|_| process::exit(3))"
+                     ".split_whitespace().map(String::from).collect()\n}\n"
+                     "fn main() {\n    let a: Vec<String> = env::args().collect();\n"
+                     "    if read(&a[2]) == read(&a[3]) { process::exit(0) }\n"
+                     '    eprintln!("tokens differ");\n    process::exit(1)\n}\n'},
+    "pypy": {"code": "import sys\nfrom tokens import tokens\n"
+                     "if tokens(sys.argv[2]) != tokens(sys.argv[3]):\n"
+                     "    print('tokens differ', file=sys.stderr)\n    sys.exit(1)\n",
+             "files": {"tokens.py": "def tokens(path):\n    with open(path) as f:\n        return f.read().split()\n"}},
+}
+
+
+@pytest.mark.parametrize("language", list(SAME_TOKENS))
+def test_a_checker_in_every_language(sandbox: Sandbox, language: str) -> None:
+    require_language(sandbox.name, language)
+    checker = {"language": language, **SAME_TOKENS[language]}
+    tests = [{"input": "5\n", "output": "5\n"}, {"input": "7 8\n", "output": "7  8\n"}]
+    before = sandbox.compilations
+    right = verify(sandbox, {"id": f"{language}-right", "code": "print(input())", "checker": checker, "tests": tests})
+    wrong = verify(sandbox, {"id": f"{language}-wrong", "code": "print(6)", "checker": checker, "tests": tests})
+    assert (right.verdict.value, right.reward) == ("AC", 1.0), right.explain()
+    assert [t.outcome.verdict.value for t in wrong.tests] == ["WA", "WA"], wrong.explain()
+    assert "tokens differ" in wrong.tests[0].outcome.message
+    assert sandbox.compilations - before == 1
+
+
+def test_a_java_checker_that_throws_is_se(sandbox: Sandbox) -> None:
+    require_language(sandbox.name, "java")
+    checker = {"language": "java", "code": "public class Jury { public static void main(String[] a) {\n"
+                                           "    throw new IllegalStateException(\"the jury's bug\"); } }\n"}
+    report = verify(sandbox, {"id": "throws", "code": "print(1)", "checker": checker,
+                              "tests": [{"input": "", "output": "1\n"}]})
+    assert (report.verdict.value, report.reward) == ("SE", None), report.explain()
+    assert "the checker crashed" in report.tests[0].outcome.message
