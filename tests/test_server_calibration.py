@@ -130,3 +130,18 @@ def test_serve_calibrate_sets_limits_from_references_once(tmp_path: Path) -> Non
         again = client.post("/verify", json={**RECORD, "code": REFERENCE}).json()
     assert again["verdict"] == "AC" and again["time_limit"] == reference["time_limit"]
     assert restarted.state.ctx.calibrator.measured == 0  # read from the cache directory
+
+
+@pytest.mark.sandbox
+@pytest.mark.slow
+def test_the_serve_command_calibrates_with_its_cache_dir(tmp_path: Path) -> None:
+    from test_server import Server
+
+    cache = tmp_path / "cache"
+    running = Server("--workers", "1", "--backend", "local", "--calibrate", "--cache-dir", str(cache))
+    try:
+        answer = running.client.post("/verify", json={**RECORD, "code": REFERENCE}).json()
+    finally:
+        running.stop()
+    assert (answer["verdict"], answer["calibrated"]) == ("AC", True), answer
+    assert len(list((cache / "calibration").glob("*.json"))) == 1
