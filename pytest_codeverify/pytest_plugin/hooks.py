@@ -8,7 +8,7 @@ import pytest
 
 from ..htmlreport.pytest_html_extras import register as register_html_extras
 from . import fixtures
-from .collection import JsonlFile
+from .collection import CodeverifyItem, JsonlFile
 from .options import SETTINGS_KEY, add_options, from_config, option
 from .reporting import RewardReporter
 from .worker import close_worker_sandbox, describe_worker_backend
@@ -51,3 +51,10 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     if not _enabled(parent.config) or not file_path.name.endswith((".jsonl", ".jsonl.gz")):
         return None
     return JsonlFile.from_parent(parent, path=file_path)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    # The item knows what runs next, so its sandbox can start that test's job early.
+    if isinstance(item, CodeverifyItem):
+        item.next_item = nextitem
