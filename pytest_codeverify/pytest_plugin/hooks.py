@@ -22,6 +22,16 @@ def _enabled(config: pytest.Config) -> bool:
     return bool(option(config, "codeverify"))
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    # With -n and no --dist of the user's, each record's tests go to one worker, in order (not
+    # spread over workers as --dist load would): its sandbox then starts each next test while
+    # the last is judged, and early stop can leave out the rest of a record that failed.
+    if _enabled(config) and getattr(config.option, "numprocesses", None) \
+            and getattr(config.option, "dist", None) == "no":
+        config.option.dist = "loadscope"
+
+
 def pytest_configure(config: pytest.Config) -> None:
     # The Python API's fixtures and marker work with or without --codeverify.
     if not config.pluginmanager.is_registered(fixtures):
