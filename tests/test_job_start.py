@@ -10,6 +10,7 @@ from pytest_codeverify.sandbox import open_sandbox
 
 PROBE = r"""
 import json, os, signal, sys
+KINDS = {signal.SIG_DFL: "default", signal.SIG_IGN: "ignored"}
 try:
     sys.stdout.tell()
     tell = "ok"
@@ -23,7 +24,7 @@ print(json.dumps({
     "errors": [sys.stdin.errors, sys.stdout.errors, sys.stderr.errors],
     "env": sorted(os.environ),
     "home_is_cwd": os.environ["HOME"] == os.getcwd() == os.environ["TMPDIR"],
-    "signals": {name: {signal.SIG_DFL: "default", signal.SIG_IGN: "ignored"}.get(signal.getsignal(getattr(signal, name)), "handled")
+    "signals": {name: KINDS.get(signal.getsignal(getattr(signal, name)), "handled")
                 for name in ("SIGTERM", "SIGHUP", "SIGCHLD", "SIGXFSZ", "SIGUSR1", "SIGPIPE")},
     "sigint": signal.getsignal(signal.SIGINT) is signal.default_int_handler,
 }))
