@@ -11,8 +11,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pathlib is imported where paths are made: the sandbox's copy never needs it
+    from pathlib import Path
 
 #: CPU seconds a test may use unless its record says otherwise.
 DEFAULT_TIME_LIMIT = 2.0
@@ -202,6 +204,8 @@ class RunConfig:
 
         def named(key: str) -> str:
             return name(f"codeverify_{key}")
+
+        from pathlib import Path
 
         rewards = value("rewards")
         problems = value("problems")
