@@ -115,6 +115,10 @@ BROKEN: dict[str, tuple[str, dict[str, Any], str]] = {
     "loops": ('#include "testlib.h"\nint main(int argc, char *argv[]) {\n    registerTestlibCmd(argc, argv);\n'
               "    volatile unsigned long spins = 0;\n    for (;;) ++spins;\n}\n",
               {"checker_time_limit": 0.5}, "the checker failed: TLE"),
+    "runs-out-of-memory": ('#include "testlib.h"\n#include <vector>\nint main(int argc, char *argv[]) {\n'
+                           "    registerTestlibCmd(argc, argv);\n    std::vector<std::vector<char>> hog;\n"
+                           "    for (;;) hog.emplace_back(16 << 20, 1);\n}\n",
+                           {"checker_memory_limit": 64}, "the checker failed: MLE"),
 }
 
 
