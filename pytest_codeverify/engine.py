@@ -15,6 +15,7 @@ from typing import Any
 from .cases import AssertTest, CallTest, Case, StdioTest, TestSpec
 from .config import DEFAULT_OUTPUT_LIMIT, wall_limit
 from .evidence import failure_evidence
+from .interaction import run_interactive
 from .judge import Outcome, judge
 from .judge.checkers import Checker, checker_job, checker_verdict
 from .judge.verdicts import classify
@@ -69,6 +70,8 @@ def run_test(backend: Backend, case: Case, test: TestSpec, output_limit: int = D
     """Run and judge one test. Never raises for the candidate's or the sandbox's failures."""
     if case.code is None:
         return Outcome(Verdict.CE, case.code_error or "no code to run")
+    if case.interactor is not None and isinstance(test, StdioTest):
+        return run_interactive(backend, case, test, output_limit)
     try:
         job = make_job(case, test, output_limit)
     except UnsupportedValue as exc:

@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable
 
 from ..config import STARVED_MIN_SHARE, STARVED_WINDOW_S, wall_cap
-from ..protocol import STATUSES, hello_message, read_frame, write_all, write_frame
+from ..protocol import STATUSES, STREAM_FRAMES, hello_message, out_message, read_frame, write_all, write_frame
 from . import assertion, child, programs, seccomp, session_child, stubs, workarea
 from .cleanup import _empty_dir, _remove_sysv_ipc
 
@@ -37,6 +37,9 @@ if TYPE_CHECKING:  # never at run time: the runner imports nothing it does not u
     from typing import Any
 
 _READ_CHUNK = 65536
+#: Bytes of an interactive job's stdout kept for its result (all of it was streamed already;
+#: the output limit still counts every byte).
+INTERACTIVE_KEEP = 64 << 10
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 #: Seconds between two measurements of a running job's CPU time.
 CPU_CHECK_INTERVAL = 0.01
@@ -76,6 +79,58 @@ def _namespace_cpu_seconds() -> float:
         if name.isdigit() and name != "1":
             total += _cpu_seconds(int(name))
     return total
+
+
+class _Feed:
+    """The write end of an interactive job's stdin: bytes from ``in`` frames wait here until
+    the pipe takes them (never blocking the runner), and its end closes the pipe once they are
+    written. A program that closed its stdin drops what is still waiting."""
+
+    def __init__(self, fd: int) -> None:
+        os.set_blocking(fd, False)
+        self.fd: int | None = fd
+        self.pending = bytearray()
+        self.ending = False
+        self.watched = False
+
+    def add(self, message: dict[str, Any]) -> None:
+        if message.get("eof"):
+            self.ending = True
+        elif self.fd is not None and not self.ending:
+            self.pending += base64.b64decode(message.get("data") or "")
+
+    def flush(self, poller: select.poll) -> None:
+        """Write what the pipe takes now; watch it for room while bytes still wait."""
+        if self.fd is None:
+            return
+        try:
+            while self.pending:
+                written = os.write(self.fd, self.pending[:_READ_CHUNK])
+                del self.pending[:written]
+        except BlockingIOError:
+            pass
+        except OSError:  # the program closed its stdin (or ended): nobody reads these bytes
+            self.pending.clear()
+            self.close(poller)
+            return
+        if self.ending and not self.pending:
+            self.close(poller)
+            return
+        if bool(self.pending) != self.watched:
+            if self.pending:
+                poller.register(self.fd, select.POLLOUT)
+            else:
+                poller.unregister(self.fd)
+            self.watched = bool(self.pending)
+
+    def close(self, poller: select.poll) -> None:
+        if self.fd is None:
+            return
+        if self.watched:
+            poller.unregister(self.fd)
+            self.watched = False
+        os.close(self.fd)
+        self.fd = None
 
 
 class _StarvationWatch:
@@ -131,6 +186,8 @@ class Runner:
             if job.get("type") == "ping":
                 write_frame(self.out_fd, {"type": "pong", "id": job.get("id")})
                 continue
+            if job.get("type") in STREAM_FRAMES:
+                continue  # stdin or a stop for an interactive job that has ended already
             if job.get("mode") == "session":  # a cell for the session's persistent interpreter
                 write_frame(self.out_fd, session_child.handle(self, job))
                 continue
@@ -155,10 +212,16 @@ class Runner:
     def _run(self, job: dict[str, Any], assertion_job: bool) -> dict[str, Any]:
         self.prepare_workdir()
         programs.prepare(job, self.work_dir)
-        stdin_fd = os.memfd_create("stdin", 0)
-        data = base64.b64decode(job.get("stdin") or "")
-        write_all(stdin_fd, data)
-        os.lseek(stdin_fd, 0, os.SEEK_SET)
+        feed = None
+        if job.get("interactive") and not assertion_job:
+            # stdin is a pipe fed by "in" frames while the job runs (see supervise)
+            stdin_fd, feed_w = os.pipe()
+            feed = _Feed(feed_w)
+        else:
+            stdin_fd = os.memfd_create("stdin", 0)
+            data = base64.b64decode(job.get("stdin") or "")
+            write_all(stdin_fd, data)
+            os.lseek(stdin_fd, 0, os.SEEK_SET)
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         # Objects that exist now are never collected in the child: without this its first
@@ -199,7 +262,7 @@ class Runner:
             job["_test_passed"] = True
             assertion.pass_test_frame(self.in_fd, test_w)
             pids.append(partner.pid)
-        result, statuses = self.supervise(job, pids, started, out_r, err_r, res_r, nonce_key)
+        result, statuses = self.supervise(job, pids, started, out_r, err_r, res_r, nonce_key, feed)
         if partner is not None:
             assertion.merge_partner(result, statuses.get(partner.pid))
         if programs.is_program(job):
@@ -208,12 +271,15 @@ class Runner:
         return result
 
     def supervise(self, job: dict[str, Any], pids: list[int], started: float, out_r: int, err_r: int,
-                  res_r: int, nonce: str) -> tuple[dict[str, Any], dict[int, int]]:
+                  res_r: int, nonce: str, feed: _Feed | None = None) -> tuple[dict[str, Any], dict[int, int]]:
         """Watch a job's processes to their end; the result frame and every process's wait status.
 
         ``pids[0]`` is the process whose end ends the job (the child; for an assertion test, the
         test's process); the others (the candidate's process of an assertion test) are killed
         then. Limits apply to all of them together.
+
+        With a ``feed`` (an interactive job) the job's stdin is that pipe, filled from ``in``
+        frames as they arrive, and what it writes to stdout goes out at once in ``out`` frames.
         """
         main = pids[0]
         cpu_limit = float(job.get("cpu_limit", 2))
@@ -221,6 +287,13 @@ class Runner:
         output_limit = int(job.get("output_limit", 1 << 20))
         buffers = {out_r: bytearray(), err_r: bytearray(), res_r: bytearray()}
         limits = {out_r: output_limit, err_r: output_limit, res_r: 1 << 20}
+        counts = {out_r: 0, err_r: 0, res_r: 0}
+        keeps = dict(limits)
+        job_id = int(job.get("id") or 0)
+        stop_requested = False
+        out_ended = False
+        if feed is not None:
+            keeps[out_r] = min(output_limit, INTERACTIVE_KEEP)
         truncated = {out_r: False, err_r: False, res_r: False}
         for fd in buffers:
             os.set_blocking(fd, False)
@@ -237,6 +310,8 @@ class Runner:
             except (AttributeError, OSError):
                 continue
             poller.register(pidfds[-1], select.POLLIN)
+        if feed is not None:
+            poller.register(self.in_fd, select.POLLIN | select.POLLHUP)
         statuses: dict[int, int] = {}
         usages: list[struct_rusage] = []
         killed_for = None
@@ -257,7 +332,9 @@ class Runner:
             if exited_at is not None and (not open_fds or now - exited_at > 0.05):
                 break  # done; a leftover process holding a pipe open must not delay the result
             if killed_for is None:
-                if now - started > wall_limit and exited_at is None and not starved.still_working(
+                if stop_requested and exited_at is None:
+                    killed_for = "stopped"
+                elif now - started > wall_limit and exited_at is None and not starved.still_working(
                         now, lambda: self.job_cpu_seconds(pids)):
                     killed_for = "wall"
                 elif any(truncated[fd] for fd in (out_r, err_r)):
@@ -275,6 +352,20 @@ class Runner:
                 time.sleep(0.002)
                 continue
             for fd, _event in poller.poll(20):
+                if feed is not None and fd == self.in_fd:
+                    message = read_frame(self.in_fd)
+                    if message is None:  # the trusted side is gone: so is the job
+                        poller.unregister(self.in_fd)
+                        stop_requested = True
+                    elif message.get("id") == job_id and message.get("type") == "kill":
+                        stop_requested = True
+                    elif message.get("id") == job_id and message.get("type") == "in":
+                        feed.add(message)
+                    feed.flush(poller)
+                    continue
+                if feed is not None and fd == feed.fd:
+                    feed.flush(poller)
+                    continue
                 if fd not in buffers:
                     continue  # a pidfd
                 try:
@@ -286,13 +377,23 @@ class Runner:
                 if not chunk:
                     poller.unregister(fd)
                     open_fds.discard(fd)
+                    if feed is not None and fd == out_r:
+                        out_ended = True
+                        write_frame(self.out_fd, out_message(job_id, eof=True))
                     continue
-                room = limits[fd] - len(buffers[fd])
+                room = limits[fd] - counts[fd]
                 if len(chunk) > room:
                     truncated[fd] = True
                     chunk = chunk[:max(room, 0)]
-                buffers[fd] += chunk
+                counts[fd] += len(chunk)
+                if feed is not None and fd == out_r and chunk:
+                    write_frame(self.out_fd, out_message(job_id, chunk))
+                buffers[fd] += chunk[:max(keeps[fd] - len(buffers[fd]), 0)]
         wall = (exited_at if exited_at is not None else time.monotonic()) - started
+        if feed is not None:
+            if not out_ended:
+                write_frame(self.out_fd, out_message(job_id, eof=True))
+            feed.close(poller)
         for fd in [*buffers, *pidfds]:
             os.close(fd)
         outcome = _parse_report(bytes(buffers[res_r]), nonce)
