@@ -42,6 +42,7 @@ def program_fields(sandbox: Sandbox, language_name: str, code: str, memory_mb: i
     (a ``testlib.h``), ``run_files`` only with each run, ``args`` after the program's command.
     A compile error comes back as the raw result every run of it gets."""
     language = languages.get(language_name)
+    sandbox.ensure_started()
     plan = language.plan(code, toolchain_for(sandbox, language), memory_mb)
     own = own_files or {}
     if own:

@@ -106,12 +106,16 @@ class Sandbox(abc.ABC):
 
     # -- interactive jobs (see :mod:`.relay`) ---------------------------------------------
 
+    def ensure_started(self) -> None:
+        """Start the runner unless it runs (what :meth:`run` does first)."""
+        if not self._started:
+            self.start()
+
     def open_job(self, job: Job, fields: dict[str, Any] | None = None) -> int:
         """Send ``job`` as an interactive job and return its id without waiting: its stdin comes
         from ``in`` frames (:meth:`send_message`), its stdout arrives in ``out`` frames
         (:meth:`next_message`) before its result (:meth:`job_result`)."""
-        if not self._started:
-            self.start()
+        self.ensure_started()
         self._next_id += 1
         try:
             extra = {**self._before_job(job), **(fields or {}), "interactive": True}
