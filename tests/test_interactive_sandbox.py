@@ -1,0 +1,199 @@
+"""Interactive problems in real sandboxes, on each backend: a guessing game ("guess the number"
+with ``?`` queries and a final ``!``), judged by its interactor in a sandbox of its own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import read_jsonl, write_jsonl
+from pytest_codeverify.api import Sandbox
+from pytest_codeverify.config import DEFAULT_IMAGE
+
+pytestmark = pytest.mark.sandbox
+
+#: The interactor: the test's input is "N SECRET MAX_QUERIES"; it tells the candidate N, answers
+#: "? x" with 1 when SECRET <= x (else 0), and judges "! x".
+INTERACTOR = """import sys
+n, secret, limit = map(int, open(sys.argv[1]).read().split())
+print(n)
+queries = 0
+for line in sys.stdin:
+    kind, value = line.split()
+    if kind == "?":
+        queries += 1
+        if queries > limit:
+            print(f"more than {limit} queries", file=sys.stderr)
+            sys.exit(1)
+        print(1 if secret <= int(value) else 0)
+    elif kind == "!":
+        if int(value) == secret:
+            sys.exit(0)
+        print(f"guessed {value}, the number was {secret}", file=sys.stderr)
+        sys.exit(1)
+print("the program ended without guessing", file=sys.stderr)
+sys.exit(1)
+"""
+#: A right candidate: binary search, flushing every query.
+GUESSER = """n = int(input())
+lo, hi = 1, n
+while lo < hi:
+    mid = (lo + hi) // 2
+    print("?", mid, flush=True)
+    if input() == "1":
+        hi = mid
+    else:
+        lo = mid + 1
+print("!", lo, flush=True)
+"""
+INTERACTOR_CPP = {"language": "cpp", "code": r"""#include <cstdio>
+#include "rules.h"
+int main(int argc, char** argv) {
+    FILE* in = std::fopen(argv[1], "r");
+    long n, secret, limit;
+    if (!in || std::fscanf(in, "%ld %ld %ld", &n, &secret, &limit) != 3) return 3;
+    std::printf("%ld\n", n); std::fflush(stdout);
+    long queries = 0; char kind[8]; long value;
+    while (std::scanf("%7s %ld", kind, &value) == 2) {
+        if (kind[0] == '?') {
+            if (++queries > limit) { std::fprintf(stderr, "more than %ld queries\n", limit); return 1; }
+            std::printf("%d\n", answer(secret, value)); std::fflush(stdout);
+        } else {
+            if (value == secret) return 0;
+            std::fprintf(stderr, "guessed %ld, the number was %ld\n", value, secret); return 1;
+        }
+    }
+    std::fprintf(stderr, "the program ended without guessing\n");
+    return 1;
+}
+""",
+                  "files": {"rules.h": "inline int answer(long secret, long x) { return secret <= x ? 1 : 0; }\n"}}
+GUESSER_CPP = """#include <iostream>
+int main() {
+    long n; std::cin >> n;
+    long lo = 1, hi = n;
+    while (lo < hi) {
+        long mid = (lo + hi) / 2;
+        std::cout << "? " << mid << std::endl;
+        int r; std::cin >> r;
+        if (r == 1) hi = mid; else lo = mid + 1;
+    }
+    std::cout << "! " << lo << std::endl;
+}
+"""
+
+#: id -> (record fields, expected verdict, expected reward); every test's input is "1000 500 20".
+MATRIX: dict[str, tuple[dict[str, Any], str, float | None]] = {
+    "right": ({"code": GUESSER}, "AC", 1.0),
+    "wrong-guess": ({"code": "n = int(input())\nprint('!', 3, flush=True)\n"}, "WA", 0.0),
+    # A linear search asks more than the 20 queries the interactor allows: it stops with WA,
+    # and the candidate still asking is stopped, not charged with a TLE.
+    "too-many-queries": ({"code": "n = int(input())\nfor x in range(1, n + 1):\n"
+                                  "    print('?', x, flush=True)\n    if input() == '1':\n"
+                                  "        print('!', x, flush=True)\n        break\n"}, "WA", 0.0),
+    # Both sides wait for each other: the candidate's wall-clock backstop ends it.
+    "never-answers": ({"code": "n = int(input())\nsecond = input()\n", "time_limit": 0.5}, "TLE", 0.0),
+    "spins": ({"code": "n = int(input())\nwhile True:\n    pass\n", "time_limit": 0.5}, "TLE", 0.0),
+    "crashes": ({"code": "n = int(input())\nprint('?', 1, flush=True)\n1 / 0\n"}, "RE", 0.0),
+    # An interactor that answers every query, however many: the candidate's output cap stops it.
+    "floods": ({"code": "import sys\nwhile True:\n    sys.stdout.write('? 1\\n' * 1000)\n",
+                "tests": [{"input": "1000 5 1000000000"}]}, "OLE", 0.0),
+    "interactor-crashes": ({"code": GUESSER, "interactor": "import sys\nprint(1000, flush=True)\n"
+                                                        "sys.stdin.readline()\n1 / 0\n"}, "SE", None),
+    "interactor-exit-3": ({"code": GUESSER, "interactor": "import sys\nsys.exit(3)\n"}, "SE", None),
+    "interactor-spins": ({"code": GUESSER, "interactor": "while True:\n    pass\n",
+                          "interactor_time_limit": 0.5}, "SE", None),
+    "interactor-bad-exit": ({"code": GUESSER, "interactor": "import sys\nsys.exit(42)\n"}, "SE", None),
+    "interactor-points": ({"code": GUESSER, "interactor": "import sys\nprint(1000, flush=True)\n"
+                                                       "for line in sys.stdin:\n    if line.startswith('!'):\n"
+                                                       "        break\n    print(1, flush=True)\n"
+                                                       "print('points 0.25', file=sys.stderr)\nsys.exit(7)\n"},
+                          "WA", 0.25),
+}
+
+
+def _record(name: str, fields: dict[str, Any]) -> dict[str, Any]:
+    return {"id": name, "interactor": INTERACTOR, "tests": [{"input": "1000 500 20"}], **fields}
+
+
+@pytest.mark.slow
+def test_interactive_verdicts(backend: str) -> None:
+    got = {}
+    with Sandbox(backend) as sandbox:
+        for name, (fields, _, _) in MATRIX.items():
+            report = sandbox.verify(_record(name, fields))
+            got[name] = (report.verdict.value, report.reward)
+    assert got == {name: (verdict, reward) for name, (_, verdict, reward) in MATRIX.items()}
+
+
+def test_candidate_never_sees_the_input_or_the_interactor(backend: str) -> None:
+    """The candidate's sandbox holds neither the test's input file nor the interactor's program:
+    it hears only what the interactor says (here, N), so printing its stdin shows only that."""
+    probe = ("import os, sys\nn = input()\nfound = [name for root, _, files in os.walk('/') "
+             "for name in files if name.startswith('interactor')][:3]\n"
+             "sys.stderr.write(repr((n, found)))\nprint('!', 500, flush=True)\n")
+    with Sandbox(backend) as sandbox:
+        report = sandbox.verify(_record("probe", {"code": probe}))
+    outcome = report.tests[0].outcome
+    assert (report.verdict.value, outcome.stderr) == ("AC", "('1000', [])"), report.explain()
+
+
+def test_an_answer_reaches_the_interactor(backend: str) -> None:
+    """A test's expected output is the interactor's third argument (testlib's ANSWER)."""
+    checks_answer = ("import sys\nanswer = open(sys.argv[3]).read().split()\nprint(1000, flush=True)\n"
+                     "kind, value = sys.stdin.readline().split()\nsys.exit(0 if [value] == answer else 1)\n")
+    with Sandbox(backend) as sandbox:
+        report = sandbox.verify({"id": "answer", "code": "input()\nprint('!', 42, flush=True)\n",
+                                 "interactor": checks_answer,
+                                 "tests": [{"input": "x", "output": "42"}, {"input": "x", "output": "41"}]})
+    assert [t.outcome.verdict.value for t in report.tests] == ["AC", "WA"], report.explain()
+
+
+@pytest.mark.slow
+def test_compiled_interactor_and_candidate(backend: str) -> None:
+    """An interactor in C++ (with a header from its files) against candidates in C++ and Python."""
+    from test_languages_sandbox import LANGUAGES_IMAGE, require_language
+
+    require_language(backend, "cpp")
+    image = LANGUAGES_IMAGE if backend == "docker" else DEFAULT_IMAGE
+    tests = [{"input": "1000000 777777 20"}, {"input": "1000000 1 19"}]
+    with Sandbox(backend, image=image) as sandbox:
+        reports = {name: sandbox.verify({"id": name, "tests": tests, **fields}) for name, fields in {
+            "cpp-vs-cpp": {"language": "cpp", "code": GUESSER_CPP, "interactor": INTERACTOR_CPP},
+            "python-vs-cpp": {"code": GUESSER, "interactor": INTERACTOR_CPP},
+            "cpp-vs-python": {"language": "cpp", "code": GUESSER_CPP, "interactor": INTERACTOR},
+            "cpp-interactor-ce": {"code": GUESSER, "interactor": {"language": "cpp", "code": "int main( {"}},
+        }.items()}
+    got = {name: [t.outcome.verdict.value for t in report.tests] for name, report in reports.items()}
+    assert got == {"cpp-vs-cpp": ["AC", "WA"], "python-vs-cpp": ["AC", "WA"], "cpp-vs-python": ["AC", "WA"],
+                   "cpp-interactor-ce": ["SE", "SE"]}, {n: r.explain() for n, r in reports.items()}
+
+
+def test_plugin_and_cli_judge_interactive_records(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    chosen = ("right", "too-many-queries", "interactor-exit-3")
+    data = write_jsonl(tmp_path / "d.jsonl", [_record(name, MATRIX[name][0]) for name in chosen])
+    rewards = tmp_path / "rewards.jsonl"
+    pytester.runpytest_subprocess("--codeverify", str(data), "--codeverify-backend", "local",
+                                  "--codeverify-rewards", str(rewards), "-p", "no:cacheprovider")
+    lines = {line["id"]: line for line in read_jsonl(rewards)}
+    assert {name: (lines[name]["verdict"], lines[name]["reward"]) for name in chosen} == \
+        {name: MATRIX[name][1:] for name in chosen}
+    assert "more than 20 queries" in lines["too-many-queries"]["tests"][0]["message"]
+    cli = pytester.run("python3", "-m", "pytest_codeverify.cli", "verify", "--backend", "local", str(data))
+    answers = {line["id"]: line["verdict"] for line in map(__import__("json").loads, cli.outlines) if line}
+    assert answers == {name: MATRIX[name][1] for name in chosen}
+
+
+def test_server_verify_runs_the_interactor() -> None:
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from pytest_codeverify.server import ServerConfig, create_app
+
+    app = create_app(ServerConfig(backend="local", workers=1))
+    with TestClient(app) as client:
+        right = client.post("/verify", json=_record("right", MATRIX["right"][0])).json()
+        wrong = client.post("/verify", json=_record("wrong", MATRIX["wrong-guess"][0])).json()
+    assert (right["verdict"], right["reward"], wrong["verdict"]) == ("AC", 1.0, "WA")
