@@ -93,6 +93,12 @@ MATRIX: dict[str, tuple[dict[str, Any], str, float | None]] = {
     "too-many-queries": ({"code": "n = int(input())\nfor x in range(1, n + 1):\n"
                                   "    print('?', x, flush=True)\n    if input() == '1':\n"
                                   "        print('!', x, flush=True)\n        break\n"}, "WA", 0.0),
+    # The interactor quits at the first query while the candidate is still writing lines (then
+    # would wait for answers): the interactor's WA, not a TLE.
+    "writes-after-interactor-quits": ({"code": "import sys\nn = input()\nfor i in range(50000):\n"
+                                               "    sys.stdout.write('? 1\\n')\nsys.stdout.flush()\ninput()\n",
+                                       "interactor": "import sys\nprint(1000, flush=True)\n"
+                                                     "sys.stdin.readline()\nsys.exit(1)\n"}, "WA", 0.0),
     # Both sides wait for each other: the candidate's wall-clock backstop ends it.
     "never-answers": ({"code": "n = int(input())\nsecond = input()\n", "time_limit": 0.5}, "TLE", 0.0),
     "spins": ({"code": "n = int(input())\nwhile True:\n    pass\n", "time_limit": 0.5}, "TLE", 0.0),
@@ -165,18 +171,22 @@ def test_compiled_interactor_and_candidate(backend: str) -> None:
             "python-vs-cpp": {"code": GUESSER, "interactor": INTERACTOR_CPP},
             "cpp-vs-python": {"language": "cpp", "code": GUESSER_CPP, "interactor": INTERACTOR},
             "cpp-interactor-ce": {"code": GUESSER, "interactor": {"language": "cpp", "code": "int main( {"}},
+            "cpp-candidate-ce": {"language": "cpp", "code": "int main( {", "interactor": INTERACTOR_CPP},
         }.items()}
     got = {name: [t.outcome.verdict.value for t in report.tests] for name, report in reports.items()}
     assert got == {"cpp-vs-cpp": ["AC", "WA"], "python-vs-cpp": ["AC", "WA"], "cpp-vs-python": ["AC", "WA"],
-                   "cpp-interactor-ce": ["SE", "SE"]}, {n: r.explain() for n, r in reports.items()}
+                   "cpp-interactor-ce": ["SE", "SE"], "cpp-candidate-ce": ["CE", "CE"]}, \
+        {n: r.explain() for n, r in reports.items()}
 
 
 def test_plugin_and_cli_judge_interactive_records(pytester: pytest.Pytester, tmp_path: Path) -> None:
     chosen = ("right", "too-many-queries", "interactor-exit-3")
     data = write_jsonl(tmp_path / "d.jsonl", [_record(name, MATRIX[name][0]) for name in chosen])
     rewards = tmp_path / "rewards.jsonl"
-    pytester.runpytest_subprocess("--codeverify", str(data), "--codeverify-backend", "local",
-                                  "--codeverify-rewards", str(rewards), "-p", "no:cacheprovider")
+    run = pytester.runpytest_subprocess("--codeverify", str(data), "--codeverify-backend", "local",
+                                        "--codeverify-rewards", str(rewards), "-p", "no:cacheprovider")
+    run.stdout.fnmatch_lines(["WA: interactor: WA more than 20 queries", "input:    '1000 500 20' (the interactor's)",
+                              "sent:     '? 1\\n? 2\\n*"])
     lines = {line["id"]: line for line in read_jsonl(rewards)}
     assert {name: (lines[name]["verdict"], lines[name]["reward"]) for name in chosen} == \
         {name: MATRIX[name][1:] for name in chosen}

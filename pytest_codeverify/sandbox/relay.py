@@ -75,10 +75,11 @@ def interact(candidate: Party, interactor: Party) -> None:
         return
     try:
         candidate.job_id = candidate.sandbox.open_job(candidate.job, candidate.fields)
-    except SandboxError as exc:
+    except SandboxError as exc:  # open_job restarted that runner already
         candidate.error = exc
         _post(interactor, kill_message(interactor.job_id))
         candidate.done = True
+    opened = [party for party in (candidate, interactor) if party.error is None]
     threads = [threading.Thread(target=_writer, args=(party,), daemon=True) for party in (candidate, interactor)]
     readers = [threading.Thread(target=_reader, args=(interactor, candidate, True), daemon=True)]
     if not candidate.done:
@@ -97,7 +98,7 @@ def interact(candidate: Party, interactor: Party) -> None:
         party.outbox.put(None)
     for thread in threads:
         thread.join()
-    for party in (candidate, interactor):
+    for party in opened:
         if party.error is not None:
             party.sandbox.abandon()
 
