@@ -207,3 +207,30 @@ def test_server_verify_runs_the_interactor() -> None:
         right = client.post("/verify", json=_record("right", MATRIX["right"][0])).json()
         wrong = client.post("/verify", json=_record("wrong", MATRIX["wrong-guess"][0])).json()
     assert (right["verdict"], right["reward"], wrong["verdict"]) == ("AC", 1.0, "WA")
+
+
+def test_interactor_output_after_the_candidate_ended_does_not_upset_the_next_test(backend: str) -> None:
+    """A candidate that ends at once while its interactor still writes: the bytes for the ended
+    job reach the candidate's runner after its result, and must be dropped there, not read as
+    the next job (which would leave every later test of the sandbox SE)."""
+    talkative = ("import sys\nfor i in range(20000):\n    print('x' * 50)\n"
+                 "sys.exit(0 if open(sys.argv[1]).read() == 'ok' else 1)\n")
+    with Sandbox(backend) as sandbox:
+        report = sandbox.verify({"id": "talkative", "code": "pass", "interactor": talkative,
+                                 "tests": [{"input": "ok"}, {"input": "no"}, {"input": "ok"}]})
+        after = sandbox.verify(_record("right", MATRIX["right"][0]))
+    assert [t.outcome.verdict.value for t in report.tests] == ["AC", "WA", "AC"], report.explain()
+    assert after.verdict.value == "AC", after.explain()
+
+
+@pytest.mark.docker
+def test_the_interactors_container_goes_with_the_sandbox() -> None:
+    from conftest import require_backend
+    from pytest_codeverify.sandbox import docker
+
+    require_backend("docker")
+    with Sandbox("docker") as sandbox:
+        assert sandbox.verify(_record("right", MATRIX["right"][0])).verdict.value == "AC"
+        mine = {"label": f"{docker.LABEL_OWNER}={docker.owner_token()}"}
+        assert len(docker._client().containers.list(filters=mine)) == 2  # the candidate's and the interactor's
+    assert docker._client().containers.list(all=True, filters=mine) == []
