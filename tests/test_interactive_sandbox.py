@@ -234,3 +234,102 @@ def test_the_interactors_container_goes_with_the_sandbox() -> None:
         mine = {"label": f"{docker.LABEL_OWNER}={docker.owner_token()}"}
         assert len(docker._client().containers.list(filters=mine)) == 2  # the candidate's and the interactor's
     assert docker._client().containers.list(all=True, filters=mine) == []
+
+
+#: The same game's interactor in Go and JavaScript, and a guesser in Java: any language the
+#: project runs may sit on either side.
+INTERACTOR_GO = """package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+)
+
+func main() {
+	in, _ := os.Open(os.Args[1])
+	var n, secret, limit int
+	fmt.Fscan(in, &n, &secret, &limit)
+	out := bufio.NewWriter(os.Stdout)
+	fmt.Fprintln(out, n)
+	out.Flush()
+	reader := bufio.NewReader(os.Stdin)
+	queries := 0
+	for {
+		var kind string
+		var value int
+		if _, err := fmt.Fscan(reader, &kind, &value); err != nil {
+			os.Exit(1)
+		}
+		if kind == "?" {
+			queries++
+			if queries > limit {
+				os.Exit(1)
+			}
+			if secret <= value {
+				fmt.Fprintln(out, 1)
+			} else {
+				fmt.Fprintln(out, 0)
+			}
+			out.Flush()
+		} else {
+			if value == secret {
+				os.Exit(0)
+			}
+			os.Exit(1)
+		}
+	}
+}
+"""
+INTERACTOR_JS = r"""const fs = require('fs');
+const [n, secret, limit] = fs.readFileSync(process.argv[2], 'utf8').trim().split(/\s+/).map(Number);
+console.log(n);
+let queries = 0, buffer = '';
+process.stdin.on('data', (data) => {
+    buffer += data;
+    let end;
+    while ((end = buffer.indexOf('\n')) >= 0) {
+        const [kind, value] = buffer.slice(0, end).split(' ');
+        buffer = buffer.slice(end + 1);
+        if (kind === '?') {
+            if (++queries > limit) process.exit(1);
+            console.log(secret <= Number(value) ? 1 : 0);
+        } else {
+            process.exit(Number(value) === secret ? 0 : 1);
+        }
+    }
+});
+process.stdin.on('end', () => process.exit(1));
+"""
+GUESSER_JAVA = """import java.util.Scanner;
+public class Main {
+    public static void main(String[] args) {
+        Scanner in = new Scanner(System.in);
+        long n = in.nextLong(), lo = 1, hi = n;
+        while (lo < hi) {
+            long mid = (lo + hi) / 2;
+            System.out.println("? " + mid); System.out.flush();
+            if (in.nextInt() == 1) hi = mid; else lo = mid + 1;
+        }
+        System.out.println("! " + lo); System.out.flush();
+    }
+}
+"""
+PROGRAMS = {"python": GUESSER, "cpp": GUESSER_CPP, "java": GUESSER_JAVA, "pypy": GUESSER}
+INTERACTORS = {"python": INTERACTOR, "go": INTERACTOR_GO, "javascript": INTERACTOR_JS}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("candidate", "interactor"), [("java", "go"), ("pypy", "javascript"), ("python", "go"),
+                                                       ("java", "python")])
+def test_any_language_on_either_side(backend: str, candidate: str, interactor: str) -> None:
+    from test_languages_sandbox import LANGUAGES_IMAGE, require_language
+
+    for language in {candidate, interactor}:
+        require_language(backend, language)
+    image = LANGUAGES_IMAGE if backend == "docker" else DEFAULT_IMAGE
+    with Sandbox(backend, image=image) as sandbox:
+        report = sandbox.verify({"id": f"{candidate}-{interactor}", "language": candidate, "code": PROGRAMS[candidate],
+                                 "interactor": {"language": interactor, "code": INTERACTORS[interactor]},
+                                 "tests": [{"input": "1000000 777777 20"}, {"input": "1000000 1 19"}]})
+    assert [t.outcome.verdict.value for t in report.tests] == ["AC", "WA"], report.explain()
