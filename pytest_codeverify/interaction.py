@@ -17,7 +17,7 @@ from typing import Any
 
 from . import languages
 from .cases import Case, StdioTest
-from .config import DEFAULT_OUTPUT_LIMIT, wall_cap, wall_limit
+from .config import DEFAULT_OUTPUT_LIMIT, WALL_FACTOR, wall_cap, wall_limit
 from .judge.interactors import (
     INTERACTOR_OUTPUT_LIMIT,
     Interactor,
@@ -62,6 +62,13 @@ def program_fields(sandbox: Sandbox, language_name: str, code: str, memory_mb: i
     return fields
 
 
+def candidate_wall(cpu_limit: float, interactor: Interactor) -> float:
+    """The candidate's wall-clock backstop: its own, plus the time the interactor may spend
+    computing while the candidate waits for its answer (the interactor's CPU limit, with the
+    same allowance as any job's backstop), so a slow interactor never makes valid code TLE."""
+    return wall_limit(cpu_limit) + WALL_FACTOR * interactor.time_limit
+
+
 def interactor_party(sandbox: Sandbox, interactor: Interactor, test: StdioTest,
                      candidate_job: Job) -> Party | RawResult:
     """The interactor's side of one test (or its compile error). Its wall clock covers the
@@ -87,7 +94,7 @@ def run_interactive(backend: Sandbox, case: Case, test: StdioTest, output_limit:
     if interactor is None or case.code is None:
         raise ValueError("an interactive test needs the case's code and interactor")
     limit = case.limit_for(test)
-    job = Job(code=case.code, mode=Mode.STDIN.value, cpu_limit=limit, wall_limit=wall_limit(limit),
+    job = Job(code=case.code, mode=Mode.STDIN.value, cpu_limit=limit, wall_limit=candidate_wall(limit, interactor),
               memory_limit_mb=case.memory_limit, output_limit=output_limit, language=case.language)
     try:
         fields: dict[str, Any] | RawResult = {}
@@ -120,4 +127,4 @@ def _text(error: SandboxError | None) -> str | None:
     return None if error is None else str(error)
 
 
-__all__ = ["interactor_party", "program_fields", "run_interactive"]
+__all__ = ["candidate_wall", "interactor_party", "program_fields", "run_interactive"]

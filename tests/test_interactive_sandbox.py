@@ -100,8 +100,14 @@ MATRIX: dict[str, tuple[dict[str, Any], str, float | None]] = {
                                        "interactor": "import sys\nprint(1000, flush=True)\n"
                                                      "sys.stdin.readline()\nsys.exit(1)\n"}, "WA", 0.0),
     # Both sides wait for each other: the candidate's wall-clock backstop ends it.
-    "never-answers": ({"code": "n = int(input())\nsecond = input()\n", "time_limit": 0.5}, "TLE", 0.0),
+    "never-answers": ({"code": "n = int(input())\nsecond = input()\n", "time_limit": 0.5,
+                       "interactor_time_limit": 0.5}, "TLE", 0.0),
     "spins": ({"code": "n = int(input())\nwhile True:\n    pass\n", "time_limit": 0.5}, "TLE", 0.0),
+    # The interactor computes (2 s of CPU) before its first line, longer than the candidate's
+    # own wall-clock backstop (1.4 s): waiting for it is not the candidate's fault.
+    "slow-interactor": ({"code": GUESSER, "time_limit": 0.2, "interactor_time_limit": 4,
+                         "interactor": "import time\nwhile time.process_time() < 2:\n"
+                                       "    sum(range(100000))\n" + INTERACTOR}, "AC", 1.0),
     "crashes": ({"code": "n = int(input())\nprint('?', 1, flush=True)\n1 / 0\n"}, "RE", 0.0),
     # An interactor that answers every query, however many: the candidate's output cap stops it.
     "floods": ({"code": "import sys\nwhile True:\n    sys.stdout.write('? 1\\n' * 1000)\n",
@@ -126,12 +132,14 @@ def _record(name: str, fields: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.mark.slow
 def test_interactive_verdicts(backend: str) -> None:
-    got = {}
+    got, explained = {}, {}
     with Sandbox(backend) as sandbox:
         for name, (fields, _, _) in MATRIX.items():
             report = sandbox.verify(_record(name, fields))
             got[name] = (report.verdict.value, report.reward)
-    assert got == {name: (verdict, reward) for name, (_, verdict, reward) in MATRIX.items()}
+            explained[name] = report.explain()
+    expected = {name: (verdict, reward) for name, (_, verdict, reward) in MATRIX.items()}
+    assert got == expected, [explained[name] for name in got if got[name] != expected[name]]
 
 
 def test_candidate_never_sees_the_input_or_the_interactor(backend: str) -> None:
