@@ -256,3 +256,15 @@ def test_relay_reports_a_runner_that_fails_and_stops_the_other() -> None:
     interact(first, second)
     assert isinstance(first.error, SandboxError) and "unexpected" in str(first.error)
     assert interactor.sent[-1] == kill_message(1) and candidate.abandoned == 1
+
+
+def test_stream_frames_travel_and_a_stopped_job_is_a_result() -> None:
+    from pytest_codeverify.protocol import STREAM_FRAMES, FrameReader, encode_frame, out_message
+
+    reader = FrameReader()
+    reader.feed(encode_frame(in_message(3, b"\x00\xff? 1\n")) + encode_frame(out_message(3, eof=True)))
+    first, second = reader.next_frame(), reader.next_frame()
+    assert first is not None and base64.b64decode(first["data"]) == b"\x00\xff? 1\n"
+    assert second == {"type": "out", "id": 3, "eof": True}
+    assert {in_message(1)["type"], kill_message(1)["type"]} == STREAM_FRAMES
+    assert RawResult.from_message(result(None, "stopped", 9)).killed_for == "stopped"
