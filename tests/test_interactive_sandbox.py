@@ -108,6 +108,8 @@ MATRIX: dict[str, tuple[dict[str, Any], str, float | None]] = {
     "slow-interactor": ({"code": GUESSER, "time_limit": 0.2, "interactor_time_limit": 4,
                          "interactor": "import time\nwhile time.process_time() < 2:\n"
                                        "    sum(range(100000))\n" + INTERACTOR}, "AC", 1.0),
+    # Closes its stdin unread: what the interactor says next has nowhere to go, and is dropped.
+    "closes-stdin": ({"code": "import os\nos.close(0)\nprint('!', 500, flush=True)\n"}, "AC", 1.0),
     "crashes": ({"code": "n = int(input())\nprint('?', 1, flush=True)\n1 / 0\n"}, "RE", 0.0),
     # An interactor that answers every query, however many: the candidate's output cap stops it.
     "floods": ({"code": "import sys\nwhile True:\n    sys.stdout.write('? 1\\n' * 1000)\n",
