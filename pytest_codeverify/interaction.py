@@ -120,7 +120,7 @@ def run_interactive(backend: Sandbox, case: Case, test: StdioTest, output_limit:
         candidate=candidate.result, candidate_error=_text(candidate.error),
         interactor_raw=other.result, interactor_error=_text(other.error), interactor=interactor,
         time_limit=limit, memory_limit=case.memory_limit, language=case.language,
-        transcript=candidate.said.decode("utf-8", "replace"), expected=test.output)
+        transcript=candidate.said.decode("utf-8", "replace"), expected=test.output, deadlock=candidate.deadlock)
 
 
 def _text(error: SandboxError | None) -> str | None:

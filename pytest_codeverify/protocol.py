@@ -11,7 +11,9 @@ Transport: frames of a 4-byte big-endian length followed by UTF-8 JSON.
 
 An interactive job (job field ``interactive``) talks while it runs: the trusted side sends
 ``in`` frames (bytes for the program's stdin, or its end) and may send ``kill``; the runner
-sends ``out`` frames with what the program writes to stdout, then the job's one result frame.
+sends ``out`` frames with what the program writes to stdout, ``idle`` when it has waited for
+input a while (with the count of stdin bytes ``received`` by then) and ``busy`` when it no
+longer does, then the job's one result frame.
 """
 
 from __future__ import annotations

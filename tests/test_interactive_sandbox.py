@@ -99,9 +99,13 @@ MATRIX: dict[str, tuple[dict[str, Any], str, float | None]] = {
                                                "    sys.stdout.write('? 1\\n')\nsys.stdout.flush()\ninput()\n",
                                        "interactor": "import sys\nprint(1000, flush=True)\n"
                                                      "sys.stdin.readline()\nsys.exit(1)\n"}, "WA", 0.0),
-    # Both sides wait for each other: the candidate's wall-clock backstop ends it.
-    "never-answers": ({"code": "n = int(input())\nsecond = input()\n", "time_limit": 0.5,
-                       "interactor_time_limit": 0.5}, "TLE", 0.0),
+    # Both sides wait for each other: seen as idle, long before any clock would end it.
+    "never-answers": ({"code": "n = int(input())\nsecond = input()\n"}, "TLE", 0.0),
+    "does-not-flush": ({"code": "import sys\nn = int(sys.stdin.readline())\nprint('?', 5)\n"
+                                "sys.stdin.readline()\n"}, "TLE", 0.0),
+    # A short pause is no idleness; a program that starts slowly neither.
+    "pauses": ({"code": "import time\ntime.sleep(0.1)\n" + GUESSER.replace("    if input()", "    time.sleep(0.01)\n"
+                                                                            "    if input()")}, "AC", 1.0),
     "spins": ({"code": "n = int(input())\nwhile True:\n    pass\n", "time_limit": 0.5}, "TLE", 0.0),
     # The interactor computes (2 s of CPU) before its first line, longer than the candidate's
     # own wall-clock backstop (1.4 s): waiting for it is not the candidate's fault.
@@ -142,6 +146,7 @@ def test_interactive_verdicts(backend: str) -> None:
             explained[name] = report.explain()
     expected = {name: (verdict, reward) for name, (_, verdict, reward) in MATRIX.items()}
     assert got == expected, [explained[name] for name in got if got[name] != expected[name]]
+    assert "idle" in explained["does-not-flush"] and "idle" in explained["never-answers"]
 
 
 def test_candidate_never_sees_the_input_or_the_interactor(backend: str) -> None:

@@ -161,6 +161,14 @@ def test_interactive_verdict_precedence(candidate: RawResult, interactor: RawRes
     assert judge(candidate, interactor) == expected
 
 
+def test_a_deadlocked_candidate_is_tle() -> None:
+    outcome = interactive_outcome(candidate=raw(None, signal=9, killed_for="stopped"), candidate_error=None,
+                                  interactor_raw=raw(None, signal=9, killed_for="stopped"), interactor_error=None,
+                                  interactor=Interactor(GAME), time_limit=1.0, memory_limit=64, language="python",
+                                  deadlock=True)
+    assert outcome.verdict is Verdict.TLE and "flush" in outcome.message
+
+
 def test_sandbox_failures_are_se() -> None:
     assert judge(None, raw(0), candidate_error="gone")[0] is Verdict.SE
     assert judge(raw(0), None, interactor_error="gone")[0] is Verdict.SE
@@ -268,3 +276,34 @@ def test_stream_frames_travel_and_a_stopped_job_is_a_result() -> None:
     assert second == {"type": "out", "id": 3, "eof": True}
     assert {in_message(1)["type"], kill_message(1)["type"]} == STREAM_FRAMES
     assert RawResult.from_message(result(None, "stopped", 9)).killed_for == "stopped"
+
+
+def idle(received: int) -> dict[str, Any]:
+    return {"type": "idle", "id": 1, "received": received}
+
+
+def stopped_when_killed(message: dict[str, Any]) -> list[dict[str, Any]]:
+    return [out(eof=True), result(None, "stopped", 9)] if message["type"] == "kill" else []
+
+
+def test_relay_ends_a_dialogue_in_which_both_sides_wait() -> None:
+    """Each side says it waits for input and has received all that was sent to it: neither will
+    write again, so both are stopped and the candidate's verdict is a TLE."""
+    candidate = ScriptedRunner([idle(3)], stopped_when_killed)
+    interactor = ScriptedRunner([out(b"10\n"), idle(0)], stopped_when_killed)
+    first, second = Party(candidate, Job("c"), {}), Party(interactor, Job("i"), {})  # type: ignore[arg-type]
+    interact(first, second)
+    assert first.deadlock and kill_message(1) in candidate.sent and kill_message(1) in interactor.sent
+
+
+def test_relay_does_not_call_a_side_with_input_in_flight_idle() -> None:
+    """The interactor said it waits having received 0 bytes, but 4 were relayed to it since: it
+    has input, so there is no deadlock; the scripted interactor then answers and ends."""
+    candidate = ScriptedRunner([out(b"? 5\n"), idle(3)], candidate_until_told)
+    interactor = ScriptedRunner([idle(0)])
+    first, second = Party(candidate, Job("c"), {}), Party(interactor, Job("i"), {})  # type: ignore[arg-type]
+    timer = __import__("threading").Timer(1.0, lambda: [interactor.frames.put(f) for f in (out(eof=True), result(0))])
+    timer.start()
+    interact(first, second)
+    timer.join()
+    assert not first.deadlock and first.result is not None and first.result.exit_code == 0

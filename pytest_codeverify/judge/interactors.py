@@ -143,11 +143,13 @@ def interactor_failure(raw: RawResult, interactor: Interactor) -> str | None:
 def interactive_outcome(*, candidate: RawResult | None, candidate_error: str | None,
                         interactor_raw: RawResult | None, interactor_error: str | None,
                         interactor: Interactor, time_limit: float, memory_limit: int, language: str,
-                        transcript: str = "", expected: str = "") -> Outcome:
+                        transcript: str = "", expected: str = "", deadlock: bool = False) -> Outcome:
     """One interactive test's verdict from how both jobs ended, in this order:
 
-    1. the candidate's own failure (``TLE``, ``MLE``, ``OLE``, ``RE``, ``CE``): a candidate the
-       harness stopped because the interactor had already decided is not judged on its end;
+    1. the candidate's own failure (``TLE``, ``MLE``, ``OLE``, ``RE``, ``CE``), ``TLE`` too when
+       the harness stopped it because it and the interactor each waited for the other
+       (``deadlock``); a candidate stopped because the interactor had already decided is not
+       judged on its end;
     2. the interactor's failure (a crash, its limits, exit code 3 or one testlib does not know)
        or a sandbox failure: ``SE``, reward ``null``;
     3. the interactor's exit code: 0 ``AC``, 1/2/4/8 ``WA``, 7 a score.
@@ -160,6 +162,9 @@ def interactive_outcome(*, candidate: RawResult | None, candidate_error: str | N
 
     if candidate_error is not None or candidate is None:
         return done(Verdict.SE, f"the candidate's sandbox failed: {candidate_error or 'no result'}")
+    if candidate.killed_for == "stopped" and deadlock:
+        return done(Verdict.TLE, "idle: the program waited for input while the interactor waited for the "
+                                 "program's (did it flush its output?)")
     if candidate.killed_for != "stopped":
         failure = classify(candidate, time_limit=time_limit, memory_limit=memory_limit, language=language)
         if failure is not None:

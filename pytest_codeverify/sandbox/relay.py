@@ -46,6 +46,13 @@ class Party:
     #: Bytes the candidate sent (its side of the transcript), capped; for the evidence.
     said: bytearray = field(default_factory=bytearray)
     done: bool = False
+    #: Bytes relayed to this side's stdin so far, and, while its runner says it waits for input,
+    #: how many it had received by then and since when (see :func:`deadlocked`).
+    sent: int = 0
+    idle_received: int | None = None
+    idle_since: float = 0.0
+    #: Set when the harness stopped both sides because each waited for the other.
+    deadlock: bool = False
     outbox: queue.SimpleQueue[dict[str, Any] | None] = field(default_factory=queue.SimpleQueue)
 
     @property
@@ -55,6 +62,21 @@ class Party:
 
 #: Bytes of each side's output kept for the evidence of a failing test.
 TRANSCRIPT_KEEP = 16 << 10
+#: Seconds both sides must have been waiting for input, with nothing in flight, before the
+#: dialogue is declared dead (a runner says ``busy`` within its check interval, far less).
+DEADLOCK_GRACE_S = 0.3
+
+
+def starving(party: Party) -> bool:
+    """Whether ``party`` waits for input and has received everything relayed to it."""
+    return party.idle_received is not None and party.idle_received == party.sent and not party.done
+
+
+def deadlocked(candidate: Party, interactor: Party, now: float) -> bool:
+    """Whether each side has waited for the other, with no byte in flight, for a while: neither
+    will ever write again (a program that did not flush, or waits for input never coming)."""
+    return starving(candidate) and starving(interactor) and \
+        now - max(candidate.idle_since, interactor.idle_since) >= DEADLOCK_GRACE_S
 
 
 def ended_cleanly(raw: RawResult) -> bool:
@@ -87,8 +109,12 @@ def interact(candidate: Party, interactor: Party) -> None:
     for thread in [*threads, *readers]:
         thread.start()
     try:
-        for thread in readers:
-            thread.join()
+        while any(thread.is_alive() for thread in readers):
+            readers[-1 if readers[-1].is_alive() else 0].join(0.05)
+            if not candidate.deadlock and deadlocked(candidate, interactor, time.monotonic()):
+                candidate.deadlock = True  # the candidate's TLE: it waits for input never coming
+                _post(candidate, kill_message(candidate.job_id))
+                _post(interactor, kill_message(interactor.job_id))
     except BaseException:  # interrupted: neither runner's state is known any more
         for party in (candidate, interactor):
             party.outbox.put(None)
@@ -136,9 +162,17 @@ def _reader(party: Party, other: Party, is_interactor: bool) -> None:
                         _post(other, in_message(other.job_id, eof=True))
                     continue
                 data = _decode(message)
+                party.idle_received = None
                 if len(party.said) < TRANSCRIPT_KEEP:
                     party.said += data[:TRANSCRIPT_KEEP - len(party.said)]
+                other.sent += len(data)
                 _post(other, in_message(other.job_id, data))
+            elif kind == "idle" and message.get("id") == party.job_id:
+                party.idle_since = time.monotonic()
+                received = message.get("received")
+                party.idle_received = received if type(received) is int else None
+            elif kind == "busy" and message.get("id") == party.job_id:
+                party.idle_received = None
             elif kind == "result":
                 party.result = party.sandbox.job_result(job, party.job_id, message)
                 break

@@ -16,13 +16,16 @@ never reach it: it only runs programs and reports what they did.
 
 from __future__ import annotations
 
+import array
 import base64
+import fcntl
 import gc
 import json
 import os
 import select
 import signal
 import sys
+import termios
 import time
 from collections.abc import Callable
 
@@ -43,6 +46,10 @@ INTERACTIVE_KEEP = 64 << 10
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 #: Seconds between two measurements of a running job's CPU time.
 CPU_CHECK_INTERVAL = 0.01
+#: An interactive job waiting for input (stdin empty, every process asleep, no output) this long
+#: is reported ``idle``; it is looked at every :data:`IDLE_CHECK_S`.
+IDLE_REPORT_S = 0.3
+IDLE_CHECK_S = 0.1
 
 
 def _parse_report(data: bytes, nonce: str) -> dict[str, Any] | None:
@@ -92,12 +99,27 @@ class _Feed:
         self.pending = bytearray()
         self.ending = False
         self.watched = False
+        #: Bytes received from ``in`` frames so far (the trusted side compares it with what it sent).
+        self.received = 0
 
     def add(self, message: dict[str, Any]) -> None:
         if message.get("eof"):
             self.ending = True
         elif self.fd is not None and not self.ending:
-            self.pending += base64.b64decode(message.get("data") or "")
+            data = base64.b64decode(message.get("data") or "")
+            self.pending += data
+            self.received += len(data)
+
+    def starved(self) -> bool:
+        """Whether the program has nothing left to read (and its stdin is still open)."""
+        if self.fd is None or self.pending:
+            return False
+        unread = array.array("i", [0])
+        try:
+            fcntl.ioctl(self.fd, termios.FIONREAD, unread)
+        except OSError:
+            return False
+        return unread[0] == 0
 
     def flush(self, poller: select.poll) -> None:
         """Write what the pipe takes now; watch it for room while bytes still wait."""
@@ -292,6 +314,12 @@ class Runner:
         job_id = int(job.get("id") or 0)
         stop_requested = False
         out_ended = False
+        # Idleness of an interactive job: since when it waits, whether that was reported, and
+        # its output count at the last look.
+        quiet_since: float | None = None
+        idle_reported = False
+        seen_out = 0
+        next_idle_check = started + IDLE_CHECK_S
         if feed is not None:
             keeps[out_r] = min(output_limit, INTERACTIVE_KEEP)
         truncated = {out_r: False, err_r: False, res_r: False}
@@ -344,6 +372,19 @@ class Runner:
                     next_cpu_check = now + CPU_CHECK_INTERVAL
                     if self.job_cpu_seconds(pids) > cpu_limit + 0.05:
                         killed_for = "cpu"
+                if feed is not None and killed_for is None and exited_at is None and now >= next_idle_check:
+                    next_idle_check = now + IDLE_CHECK_S
+                    quiet = counts[out_r] == seen_out and feed.starved() and self.asleep(pids)
+                    seen_out = counts[out_r]
+                    if not quiet:
+                        if idle_reported:
+                            write_frame(self.out_fd, {"type": "busy", "id": job_id})
+                        quiet_since, idle_reported = None, False
+                    elif quiet_since is None:
+                        quiet_since = now
+                    elif not idle_reported and now - quiet_since >= IDLE_REPORT_S:
+                        write_frame(self.out_fd, {"type": "idle", "id": job_id, "received": feed.received})
+                        idle_reported = True
                 if killed_for is not None:
                     self._kill(pids, statuses, usages)
                     if exited_at is None:
@@ -361,6 +402,7 @@ class Runner:
                         stop_requested = True
                     elif message.get("id") == job_id and message.get("type") == "in":
                         feed.add(message)
+                        quiet_since, idle_reported = None, False  # input: it may wait again later
                     feed.flush(poller)
                     continue
                 if feed is not None and fd == feed.fd:
@@ -438,6 +480,22 @@ class Runner:
         if self.is_init:
             return _namespace_cpu_seconds()
         return sum(_cpu_seconds(pid) for pid in ([pids] if isinstance(pids, int) else pids))
+
+    def asleep(self, pids: list[int]) -> bool:
+        """Whether no process of the job runs or could run (none is ``R`` or ``D``): as the
+        namespace's init, every process of it; else those in ``pids``. A process starved of CPU
+        by other load is runnable, so it never looks asleep."""
+        names = [name for name in os.listdir("/proc") if name.isdigit() and name != "1"] if self.is_init \
+            else [str(pid) for pid in pids]
+        for name in names:
+            try:
+                with open(f"/proc/{name}/stat", "rb") as handle:
+                    state = handle.read().rsplit(b")", 1)[1].split()[0]
+            except (OSError, IndexError):
+                continue
+            if state in (b"R", b"D"):
+                return False
+        return True
 
     def sweep(self) -> None:
         """Kill every process but this one; as the namespace's init, that is all the candidate's."""
