@@ -348,3 +348,16 @@ def test_any_language_on_either_side(backend: str, candidate: str, interactor: s
                                  "interactor": {"language": interactor, "code": INTERACTORS[interactor]},
                                  "tests": [{"input": "1000000 777777 20"}, {"input": "1000000 1 19"}]})
     assert [t.outcome.verdict.value for t in report.tests] == ["AC", "WA"], report.explain()
+
+
+def test_the_example_dataset(backend: str) -> None:
+    """data/interactive.jsonl: a binary search (AC), a linear search over the query budget (WA
+    but where the secret is 1), a binary search that never flushes (TLE, idle)."""
+    import json
+
+    path = Path(__file__).resolve().parent.parent / "data" / "interactive.jsonl"
+    with Sandbox(backend) as sandbox:
+        reports = [sandbox.verify(json.loads(line)) for line in path.read_text().splitlines()]
+    got = {report.case.id: [t.outcome.verdict.value for t in report.tests] for report in reports}
+    assert got == {"binary-search": ["AC", "AC", "AC"], "linear-search": ["WA", "AC", "WA"],
+                   "no-flush": ["TLE", "TLE", "TLE"]}
