@@ -21,7 +21,11 @@ n, secret, limit = map(int, open(sys.argv[1]).read().split())
 print(n)
 queries = 0
 for line in sys.stdin:
-    kind, value = line.split()
+    words = line.split()
+    if len(words) != 2 or words[0] not in ("?", "!") or not words[1].isdigit():
+        print(f"not a query: {line[:40]!r}", file=sys.stderr)
+        sys.exit(2)  # testlib's presentation error: the candidate's fault, never the interactor's
+    kind, value = words
     if kind == "?":
         queries += 1
         if queries > limit:
@@ -114,6 +118,7 @@ MATRIX: dict[str, tuple[dict[str, Any], str, float | None]] = {
                                        "    sum(range(100000))\n" + INTERACTOR}, "AC", 1.0),
     # Closes its stdin unread: what the interactor says next has nowhere to go, and is dropped.
     "closes-stdin": ({"code": "import os\nos.close(0)\nprint('!', 500, flush=True)\n"}, "AC", 1.0),
+    "garbage": ({"code": "input()\nprint('hello world!', flush=True)\ninput()\n"}, "WA", 0.0),
     "crashes": ({"code": "n = int(input())\nprint('?', 1, flush=True)\n1 / 0\n"}, "RE", 0.0),
     # An interactor that answers every query, however many: the candidate's output cap stops it.
     "floods": ({"code": "import sys\nwhile True:\n    sys.stdout.write('? 1\\n' * 1000)\n",
