@@ -10,15 +10,19 @@ carries no input at all: it hears only what the interactor writes.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
+import secrets
 from dataclasses import replace
 from typing import Any
 
 from . import languages
 from .cases import Case, StdioTest
 from .config import DEFAULT_OUTPUT_LIMIT, WALL_FACTOR, wall_cap, wall_limit
+from .judge.checkers import Checker, checker_job, checker_verdict
 from .judge.interactors import (
+    ARG_FILES,
     INTERACTOR_OUTPUT_LIMIT,
     Interactor,
     interactive_outcome,
@@ -70,21 +74,23 @@ def candidate_wall(cpu_limit: float, interactor: Interactor) -> float:
 
 
 def interactor_party(sandbox: Sandbox, interactor: Interactor, test: StdioTest,
-                     candidate_job: Job) -> Party | RawResult:
+                     candidate_job: Job, collect: bool = False) -> Party | RawResult:
     """The interactor's side of one test (or its compile error). Its wall clock covers the
-    whole time the candidate may take, which it spends waiting on it."""
+    whole time the candidate may take, which it spends waiting on it. With ``collect``, its
+    OUTPUT file comes back with its result (for the problem's checker)."""
     answer = test.output if test.output or test.accepted else None
     files, args = interactor_files(interactor, test.input, answer)
     waits = wall_cap(candidate_job.cpu_limit, candidate_job.wall_limit)
     job = Job(code=interactor.source, mode=Mode.STDIN.value, cpu_limit=interactor.time_limit,
               wall_limit=wall_limit(interactor.time_limit) + waits, memory_limit_mb=interactor.memory_limit,
               output_limit=INTERACTOR_OUTPUT_LIMIT, language=interactor.language)
+    wanted = {"collect": ARG_FILES[1]} if collect else {}
     if languages.is_native(interactor.language):
-        return Party(sandbox, replace(job, code=python_program(interactor, files, args)))
+        return Party(sandbox, replace(job, code=python_program(interactor, files, args)), wanted)
     own = interactor.files
     fields = program_fields(sandbox, interactor.language, interactor.source, interactor.memory_limit,
                             own, {k: v for k, v in files.items() if k not in own}, args)
-    return fields if isinstance(fields, RawResult) else Party(sandbox, job, fields)
+    return fields if isinstance(fields, RawResult) else Party(sandbox, job, {**fields, **wanted})
 
 
 def run_interactive(backend: Sandbox, case: Case, test: StdioTest, output_limit: int = DEFAULT_OUTPUT_LIMIT) -> Outcome:
@@ -103,7 +109,7 @@ def run_interactive(backend: Sandbox, case: Case, test: StdioTest, output_limit:
         if isinstance(fields, RawResult):  # the candidate does not compile
             failure = classify(fields, time_limit=limit, memory_limit=case.memory_limit, language=case.language)
             return Outcome(*(failure or (Verdict.CE, "compile error")))
-        other = interactor_party(backend.partner(), interactor, test, job)
+        other = interactor_party(backend.partner(), interactor, test, job, collect=case.checker is not None)
     except SandboxError as exc:
         return Outcome(Verdict.SE, f"sandbox failure ({getattr(backend, 'name', '?')}): {exc}")
     if isinstance(other, RawResult):  # the interactor does not compile: the harness's problem
@@ -116,15 +122,34 @@ def run_interactive(backend: Sandbox, case: Case, test: StdioTest, output_limit:
                 exec_failure(party.result, languages.get(language), party.sandbox)
             except SandboxError as exc:
                 party.error = exc
-    return interactive_outcome(
+    outcome = interactive_outcome(
         candidate=candidate.result, candidate_error=_text(candidate.error),
         interactor_raw=other.result, interactor_error=_text(other.error), interactor=interactor,
         time_limit=limit, memory_limit=case.memory_limit, language=case.language,
         transcript=candidate.said.decode("utf-8", "replace"), expected=test.output, deadlock=candidate.deadlock)
+    if case.checker is None or outcome.verdict is not Verdict.AC:
+        return outcome
+    return check_output(other, case.checker, test, outcome)
+
+
+def check_output(interactor: Party, checker: Checker, test: StdioTest, outcome: Outcome) -> Outcome:
+    """The verdict of the problem's checker on what the interactor wrote to its OUTPUT file
+    (testlib's interactor-then-checker), run in the interactor's sandbox once the dialogue is
+    over; only an accepted dialogue gets here."""
+    collected = interactor.message.get("collected")
+    output = base64.b64decode(collected).decode("utf-8", "replace") if isinstance(collected, str) else ""
+    mark = secrets.token_hex(16)
+    try:
+        checked = interactor.sandbox.run(checker_job(checker, test.input, output, test.output, mark))
+    except SandboxError as exc:
+        return replace(outcome, verdict=Verdict.SE, message=f"the checker could not run: {exc}")
+    found = checker_verdict(checker, checked, mark)
+    return replace(outcome, verdict=found.verdict, message=found.message,
+                   score=found.score if found.verdict is Verdict.WA else None)
 
 
 def _text(error: SandboxError | None) -> str | None:
     return None if error is None else str(error)
 
 
-__all__ = ["candidate_wall", "interactor_party", "program_fields", "run_interactive"]
+__all__ = ["candidate_wall", "check_output", "interactor_party", "program_fields", "run_interactive"]

@@ -366,3 +366,25 @@ def test_the_example_dataset(backend: str) -> None:
     got = {report.case.id: [t.outcome.verdict.value for t in report.tests] for report in reports}
     assert got == {"binary-search": ["AC", "AC", "AC"], "linear-search": ["WA", "AC", "WA"],
                    "no-flush": ["TLE", "TLE", "TLE"]}
+
+
+#: The interactor writes how many queries were asked to its OUTPUT file; the checker reads it.
+COUNTING = INTERACTOR.replace("        if int(value) == secret:\n            sys.exit(0)",
+                              "        if int(value) == secret:\n"
+                              "            open(sys.argv[2], 'w').write(str(queries))\n            sys.exit(0)")
+FEW_QUERIES = "def check(input, output, expected):\n    return 1.0 if int(output) <= 10 else 0.5\n"
+LINEAR = MATRIX["too-many-queries"][0]["code"]
+
+
+def test_a_checker_judges_what_the_interactor_wrote(backend: str) -> None:
+    """testlib's interactor-then-checker: the dialogue first (a WA stands), then the checker on
+    the interactor's OUTPUT file (here: full marks for at most 10 queries, half for more)."""
+    assert COUNTING != INTERACTOR
+    with Sandbox(backend) as sandbox:
+        reports = {name: sandbox.verify({"id": name, "code": code, "interactor": COUNTING, "checker": FEW_QUERIES,
+                                         "tests": [{"input": f"1000 {secret} 20"}]})
+                   for name, code, secret in (("binary", GUESSER, 500), ("linear-short", LINEAR, 15),
+                                              ("linear-long", LINEAR, 500))}
+    got = {name: (report.verdict.value, report.reward) for name, report in reports.items()}
+    assert got == {"binary": ("AC", 1.0), "linear-short": ("WA", 0.5), "linear-long": ("WA", 0.0)}, \
+        {name: report.explain() for name, report in reports.items()}

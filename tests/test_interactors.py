@@ -78,8 +78,9 @@ def test_native_records_take_input_only_tests_with_an_interactor(tmp_path: Path)
     case = records["ok"].cases[0]
     assert case.interactor == Interactor(GAME)
     assert case.tests == (StdioTest("5", ""), StdioTest("6", "6"))
-    assert [(records[n].error.field if records[n].error else None) for n in (2, 3, 4)] == \
-        ["tests[0]", "interactor", "interactor"]
+    assert [(records[n].error.field if records[n].error else None) for n in (2, 4)] == ["tests[0]", "interactor"]
+    both = records["both"].cases[0]  # the interactor talks, then the checker judges its OUTPUT file
+    assert both.interactor is not None and both.checker is not None
 
 
 def test_dataset_check_knows_interactive_records(tmp_path: Path) -> None:

@@ -194,9 +194,6 @@ def with_extras(cases: list[Case], record: dict[str, Any], format: str) -> list[
         raise CaseError("a checker judges stdin/stdout tests only; this record has other kinds", field="checker")
     interactor = parse_interactor(record)
     if interactor is not None:
-        if checker is not None:
-            raise CaseError("an interactor decides the verdict itself; a record has an interactor or a checker, "
-                            "not both", field="interactor")
         if any(not isinstance(test, StdioTest) for case in cases for test in case.tests):
             raise CaseError("an interactor talks to whole programs: every test must be a stdin test "
                             "({\"input\": ...})", field="interactor")

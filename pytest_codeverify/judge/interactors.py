@@ -5,7 +5,9 @@ A record's ``interactor`` is a program ``{"language": ..., "code": ..., "files":
 ``interactor INPUT OUTPUT [ANSWER]`` (INPUT: the test's input file; OUTPUT: a file it may write;
 ANSWER: the test's expected output, when the test has one), reads what the candidate writes on
 its stdin, writes the candidate's input on its stdout, and answers by exit code: 0 accepted,
-1/2/4/8 wrong answer, 3 its own failure (``SE``), 7 points (a score on its stderr).
+1/2/4/8 wrong answer, 3 its own failure (``SE``), 7 points (a score on its stderr). When the
+record has a ``checker`` too, an accepted dialogue is then judged by the checker on what the
+interactor wrote to OUTPUT.
 
 This module is the trusted side's knowledge of interactors: reading the field, the program and
 files of an interactor's job, and the verdict of a test from how both jobs ended. Running them

@@ -53,6 +53,8 @@ class Party:
     idle_since: float = 0.0
     #: Set when the harness stopped both sides because each waited for the other.
     deadlock: bool = False
+    #: The job's result frame as received (fields beyond :class:`RawResult`'s, ``collected``).
+    message: dict[str, Any] = field(default_factory=dict)
     outbox: queue.SimpleQueue[dict[str, Any] | None] = field(default_factory=queue.SimpleQueue)
 
     @property
@@ -175,6 +177,7 @@ def _reader(party: Party, other: Party, is_interactor: bool) -> None:
                 party.idle_received = None
             elif kind == "result":
                 party.result = party.sandbox.job_result(job, party.job_id, message)
+                party.message = message
                 break
             else:
                 raise SandboxError(f"runner sent an unexpected {str(kind)[:40]!r} frame during an interactive job")

@@ -88,6 +88,30 @@ def _namespace_cpu_seconds() -> float:
     return total
 
 
+def _collect(work_dir: str, name: str, limit: int) -> str | None:
+    """The first ``limit`` bytes of the regular file ``name`` in the work directory, base64;
+    ``None`` when there is no such file."""
+    if name != os.path.basename(name) or name in ("", ".", ".."):
+        return None
+    try:
+        fd = os.open(os.path.join(work_dir, name), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        if not (os.fstat(fd).st_mode & 0o170000 == 0o100000):
+            return None
+        chunks, size = [], 0
+        while size < limit:
+            chunk = os.read(fd, min(_READ_CHUNK, limit - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return base64.b64encode(b"".join(chunks)).decode("ascii")
+    finally:
+        os.close(fd)
+
+
 class _Feed:
     """The write end of an interactive job's stdin: bytes from ``in`` frames wait here until
     the pipe takes them (never blocking the runner), and its end closes the pipe once they are
@@ -290,6 +314,9 @@ class Runner:
         if programs.is_program(job):
             self.sweep()  # nothing of the job may still run while its outputs are kept
             result = programs.finish(job, self.work_dir, result)
+        if job.get("collect"):  # a file the job wrote, wanted back (an interactor's OUTPUT)
+            self.sweep()
+            result["collected"] = _collect(self.work_dir, str(job["collect"]), int(job.get("output_limit", 1 << 20)))
         return result
 
     def supervise(self, job: dict[str, Any], pids: list[int], started: float, out_r: int, err_r: int,
