@@ -210,7 +210,9 @@ class Job:
     :mod:`pytest_codeverify.sandbox.programs` and :mod:`pytest_codeverify.sandbox.compiled`):
     ``argv``, ``env`` and ``files`` (base64) always; a ``compile`` job adds ``key`` and
     ``outputs`` and its result ``artefact`` (or ``artefact_error``) and ``evicted``; a run of
-    a compiled program (mode ``exec``) names its ``artefact``.
+    a compiled program (mode ``exec``) names its ``artefact``. An interactive job adds
+    ``interactive`` (see the module's docstring), and a job may name a file of its work
+    directory to ``collect``: its result then carries the file's bytes (``collected``, base64).
     """
 
     code: str
