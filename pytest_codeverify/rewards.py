@@ -16,7 +16,8 @@ from .protocol import Verdict
 if TYPE_CHECKING:
     from .cases import Case
 
-__all__ = ["REWARD_MODES", "case_line", "case_verdict", "pass_at_k", "reward", "test_entry", "unreadable_line"]
+__all__ = ["REWARD_MODES", "case_line", "case_verdict", "not_run_entry", "pass_at_k", "reward", "test_entry",
+           "unreadable_line"]
 
 
 def case_verdict(verdicts: Sequence[Verdict]) -> Verdict:
@@ -77,17 +78,37 @@ def test_entry(name: str, verdict: Verdict, time_s: float, message: str = "",
 test_entry.__test__ = False  # type: ignore[attr-defined]  # a builder, not a test pytest should collect
 
 
+def not_run_entry(name: str, reason: str) -> dict[str, Any]:
+    """The entry of a test left out because its record's reward was already decided (early stop
+    in ``all`` mode): no verdict and no time, never counted as passed or failed."""
+    return {"name": name, "verdict": None, "time_s": None, "not_run": reason}
+
+
+def early_stop_reason(name: str, verdict: Verdict) -> str:
+    """Why a record's remaining tests did not run: the test that decided its reward."""
+    return f"not run: the reward was decided by {name} ({verdict.value})"
+
+
+def decides_reward(verdict: Verdict) -> bool:
+    """Whether one test's verdict settles an all-or-nothing reward at 0: a failure of the
+    candidate's. ``SE`` does not (the harness failed; the other tests still tell)."""
+    return verdict is not Verdict.AC and verdict is not Verdict.SE
+
+
 def case_line(case: Case, tests: Iterable[dict[str, Any]], reward_mode: str = "fraction",
               extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """The rewards line of a case whose tests ran: entries from :func:`test_entry`."""
     entries = list(tests)
-    verdicts = [Verdict(t["verdict"]) for t in entries]
-    scores = [t.get("score") for t in entries]
+    ran = [t for t in entries if t["verdict"] is not None]  # the others did not run (early stop)
+    verdicts = [Verdict(t["verdict"]) for t in ran]
+    scores = [t.get("score") for t in ran]
     line: dict[str, Any] = {
         "id": case.id, "problem_id": case.problem_id, "reward": reward(verdicts, reward_mode, scores),
-        "passed": sum(v is Verdict.AC for v in verdicts), "total": len(verdicts),
+        "passed": sum(v is Verdict.AC for v in verdicts), "total": len(entries),
         "verdict": case_verdict(verdicts).value, "tests": entries,
     }
+    if len(ran) < len(entries):
+        line["not_run"] = len(entries) - len(ran)
     limits = case.time_limits()
     # The CPU limit the tests ran under (scaled and calibrated): a list where tests differ.
     line["time_limit"] = limits[0] if len(limits) == 1 else limits

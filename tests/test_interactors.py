@@ -308,3 +308,16 @@ def test_relay_does_not_call_a_side_with_input_in_flight_idle() -> None:
     interact(first, second)
     timer.join()
     assert not first.deadlock and first.result is not None and first.result.exit_code == 0
+
+
+def test_no_interactive_test_is_started_ahead() -> None:
+    """A test's job may be sent ahead while the previous one is judged; an interactive test's
+    never is: its input is the interactor's, and must never be the candidate's stdin."""
+    from pytest_codeverify.cases import Case
+    from pytest_codeverify.engine import follow_job
+
+    test = StdioTest("1000 500 20", "")
+    plain = Case(id="plain", problem_id="plain", tests=(test,), code="print(1)")
+    interactive = Case(id="i", problem_id="i", tests=(test,), code="print(1)", interactor=Interactor(GAME))
+    assert follow_job(plain, test) is not None
+    assert follow_job(interactive, test) is None

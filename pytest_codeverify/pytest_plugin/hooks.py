@@ -8,7 +8,7 @@ import pytest
 
 from ..htmlreport.pytest_html_extras import register as register_html_extras
 from . import fixtures
-from .collection import JsonlFile
+from .collection import CodeverifyItem, JsonlFile
 from .options import SETTINGS_KEY, add_options, from_config, option
 from .reporting import RewardReporter
 from .worker import close_worker_sandbox, describe_worker_backend
@@ -20,6 +20,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def _enabled(config: pytest.Config) -> bool:
     return bool(option(config, "codeverify"))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    # With -n and no --dist of the user's, each record's tests go to one worker, in order (not
+    # spread over workers as --dist load would): its sandbox then starts each next test while
+    # the last is judged, and early stop can leave out the rest of a record that failed.
+    if _enabled(config) and getattr(config.option, "numprocesses", None) \
+            and getattr(config.option, "dist", None) == "no":
+        config.option.dist = "loadscope"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -51,3 +61,10 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     if not _enabled(parent.config) or not file_path.name.endswith((".jsonl", ".jsonl.gz")):
         return None
     return JsonlFile.from_parent(parent, path=file_path)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    # The item knows what runs next, so its sandbox can start that test's job early.
+    if isinstance(item, CodeverifyItem):
+        item.next_item = nextitem
