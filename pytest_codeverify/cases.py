@@ -15,6 +15,7 @@ from .config import DEFAULT_MEMORY_LIMIT, DEFAULT_TIME_LIMIT
 
 if TYPE_CHECKING:
     from .judge.checkers import Checker
+    from .judge.interactors import Interactor
 
 #: Every language a record may name (see :mod:`pytest_codeverify.languages`).
 LANGUAGES = languages.names()
@@ -163,6 +164,9 @@ class Case:
     #: The problem's checker (:class:`~pytest_codeverify.judge.checkers.Checker`), judging
     #: stdin/stdout tests in a sandbox job of its own instead of comparing text.
     checker: Checker | None = None
+    #: The problem's interactor (:class:`~pytest_codeverify.judge.interactors.Interactor`):
+    #: each stdin/stdout test is a dialogue with it, in a sandbox of its own, and it decides.
+    interactor: Interactor | None = None
 
     def __post_init__(self) -> None:
         check_test_kinds(self.language, self.tests)

@@ -26,7 +26,8 @@ from .judge.checkers import CHECKER_LANGUAGES, Checker
 
 #: Fields that tell each format apart (what a user most likely meant to write).
 SIGNATURES: dict[str, tuple[str, ...]] = {
-    "native": ("tests", "code", "response", "entry_point", "time_limit", "memory_limit", "compare", "checker"),
+    "native": ("tests", "code", "response", "entry_point", "time_limit", "memory_limit", "compare", "checker",
+               "interactor"),
     "nemo-gym": ("responses_create_params", "verifier_metadata", "response"),
     "livecodebench": ("public_test_cases", "private_test_cases", "question_id", "metadata", "code_list"),
     "humaneval": ("task_id", "prompt", "canonical_solution", "test", "entry_point", "completion"),
@@ -125,7 +126,8 @@ def _hint(error: CaseError, record: Any, file_format: str | None) -> str:
     if error.field.startswith("tests[") and 'must have "input"' in message:
         keys = set(record["tests"][int(error.field[6:].split("]")[0])]) if _indexable(record, error.field) else set()
         if "input" in keys and not keys & {"output", "outputs"}:
-            return "a stdin test with no output: add \"output\" (or \"outputs\", or a record \"checker\")"
+            return ("a stdin test with no output: add \"output\" (or \"outputs\", or a record \"checker\"; "
+                    "a test of an interactive problem needs only \"input\" when the record has an \"interactor\")")
         if keys & {"args", "kwargs"} and "expected" not in keys:
             return "a call test with no expected value: add \"expected\""
         return "a test is {\"input\", \"output\"}, {\"args\", \"expected\"} or {\"assert\"}"
@@ -191,7 +193,7 @@ def _warnings(path: str, line: int, record: Any, case_tests: list[Any]) -> Itera
                       WARNING)
     for position, test in enumerate(case_tests):
         if isinstance(test, StdioTest) and not test.output.strip() and not test.accepted and \
-                not (isinstance(record, dict) and record.get("checker")):
+                not (isinstance(record, dict) and (record.get("checker") or record.get("interactor"))):
             yield Problem(path, line, f"tests[{position}].output", "the expected output is empty",
                           "any program printing nothing passes it", WARNING)
     if isinstance(record, dict) and isinstance(record.get("tests"), list):

@@ -16,6 +16,7 @@ from .cases import AssertTest, CallTest, Case, StdioTest, TestSpec
 from .config import DEFAULT_OUTPUT_LIMIT, wall_limit
 from .config import early_stop as stops_early
 from .evidence import failure_evidence
+from .interaction import run_interactive
 from .judge import Outcome, judge
 from .judge.checkers import Checker, checker_run, checker_verdict
 from .judge.verdicts import classify
@@ -84,8 +85,9 @@ def execute(backend: Backend, job: Job, follow: Job | None = None,
 
 def follow_job(case: Case | None, test: TestSpec | None, output_limit: int = DEFAULT_OUTPUT_LIMIT) -> Job | None:
     """The job of a test likely to run next, to start early; ``None`` when it has none or needs
-    more than one job (a checker's)."""
-    if case is None or test is None or case.code is None or case.checker is not None:
+    more than one job (a checker's, an interactor's)."""
+    if case is None or test is None or case.code is None or case.checker is not None \
+            or case.interactor is not None:  # an interactive test's input is the interactor's alone
         return None
     try:
         return make_job(case, test, output_limit)
@@ -102,6 +104,8 @@ def run_test(backend: Backend, case: Case, test: TestSpec, output_limit: int = D
     """
     if case.code is None:
         return Outcome(Verdict.CE, case.code_error or "no code to run")
+    if case.interactor is not None and isinstance(test, StdioTest):
+        return run_interactive(backend, case, test, output_limit)
     try:
         job = make_job(case, test, output_limit)
     except UnsupportedValue as exc:

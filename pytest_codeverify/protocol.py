@@ -8,6 +8,12 @@ verdicts the judge gives, and the exact value encoding. :data:`PROTOCOL_VERSION`
 runner's greeting and checked when a sandbox starts; bump it whenever a message changes shape.
 
 Transport: frames of a 4-byte big-endian length followed by UTF-8 JSON.
+
+An interactive job (job field ``interactive``) talks while it runs: the trusted side sends
+``in`` frames (bytes for the program's stdin, or its end) and may send ``kill``; the runner
+sends ``out`` frames with what the program writes to stdout, ``idle`` when it has waited for
+input a while (with the count of stdin bytes ``received`` by then) and ``busy`` when it no
+longer does, then the job's one result frame.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from typing import Any
 from .config import DEFAULT_MEMORY_LIMIT, DEFAULT_OUTPUT_LIMIT, DEFAULT_TIME_LIMIT, wall_limit
 
 #: Version of the message shapes below; a runner greeting with another version is refused.
-PROTOCOL_VERSION = 4
+PROTOCOL_VERSION = 5
 
 FRAME_HEADER = struct.Struct(">I")
 #: Largest frame either side accepts (two capped streams, base64, plus slack).
@@ -83,6 +89,7 @@ class KilledFor(enum.Enum):
     CPU = "cpu"
     WALL = "wall"
     OUTPUT = "output"
+    STOPPED = "stopped"  # an interactive job stopped by the harness: its partner had finished
 
 
 # ---------------------------------------------------------------------------------------
@@ -203,7 +210,9 @@ class Job:
     :mod:`pytest_codeverify.sandbox.programs` and :mod:`pytest_codeverify.sandbox.compiled`):
     ``argv``, ``env`` and ``files`` (base64) always; a ``compile`` job adds ``key`` and
     ``outputs`` and its result ``artefact`` (or ``artefact_error``) and ``evicted``; a run of
-    a compiled program (mode ``exec``) names its ``artefact``.
+    a compiled program (mode ``exec``) names its ``artefact``. An interactive job adds
+    ``interactive`` (see the module's docstring), and a job may name a file of its work
+    directory to ``collect``: its result then carries the file's bytes (``collected``, base64).
     """
 
     code: str
@@ -327,6 +336,29 @@ def check_hello(message: dict[str, Any]) -> None:
         raise ProtocolError(f"runner did not greet: {str(message)[:200]}")
     if message.get("protocol") != PROTOCOL_VERSION:
         raise ProtocolError(f"runner speaks protocol {message.get('protocol')!r}, this side {PROTOCOL_VERSION}")
+
+
+def in_message(job_id: int, data: bytes = b"", eof: bool = False) -> dict[str, Any]:
+    """An ``in`` frame of an interactive job: ``data`` for its stdin, or (``eof``) its end."""
+    if eof:
+        return {"type": "in", "id": job_id, "eof": True}
+    return {"type": "in", "id": job_id, "data": base64.b64encode(data).decode("ascii")}
+
+
+def out_message(job_id: int, data: bytes = b"", eof: bool = False) -> dict[str, Any]:
+    """An ``out`` frame of an interactive job: what its program wrote, or (``eof``) its end."""
+    if eof:
+        return {"type": "out", "id": job_id, "eof": True}
+    return {"type": "out", "id": job_id, "data": base64.b64encode(data).decode("ascii")}
+
+
+def kill_message(job_id: int) -> dict[str, Any]:
+    """A ``kill`` frame: stop the running interactive job ``job_id`` (its result says ``stopped``)."""
+    return {"type": "kill", "id": job_id}
+
+
+#: Frame types that only mean something during an interactive job; between jobs they are stale.
+STREAM_FRAMES = frozenset({"in", "kill"})
 
 
 # ---------------------------------------------------------------------------------------

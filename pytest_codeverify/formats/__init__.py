@@ -15,6 +15,7 @@ from typing import Any
 
 from ..cases import Case, CaseError, StdioTest
 from ..judge.checkers import parse_checker
+from ..judge.interactors import parse_interactor
 from .base import Defaults, Reader
 from .contests import AppsReader, CodeContestsReader
 from .humaneval import HumanEvalReader, MbppReader
@@ -191,9 +192,14 @@ def with_extras(cases: list[Case], record: dict[str, Any], format: str) -> list[
     checker = parse_checker(record)
     if checker is not None and any(not isinstance(test, StdioTest) for case in cases for test in case.tests):
         raise CaseError("a checker judges stdin/stdout tests only; this record has other kinds", field="checker")
+    interactor = parse_interactor(record)
+    if interactor is not None:
+        if any(not isinstance(test, StdioTest) for case in cases for test in case.tests):
+            raise CaseError("an interactor talks to whole programs: every test must be a stdin test "
+                            "({\"input\": ...})", field="interactor")
     # A reference runs in its own language only: a Python reference does not calibrate a C++ case.
     return [replace(case, reference=case.reference or (reference if language in (None, case.language) else None),
-                    checker=checker or case.checker) for case in cases]
+                    checker=checker or case.checker, interactor=interactor or case.interactor) for case in cases]
 
 
 def given_id(record: Any) -> str | None:

@@ -25,6 +25,8 @@ _TEST_KEYS = {
     "call": ({"expected"}, {"args", "kwargs", "name", "time_limit"}),
     "assert": ({"assert"}, {"name", "time_limit"}),
 }
+#: A test of a record with an ``interactor``: its input is the interactor's, an output optional.
+_INTERACTIVE_KEYS = ({"input"}, {"name", "time_limit", "output"})
 
 
 class NativeReader:
@@ -43,7 +45,8 @@ class NativeReader:
         tests = record.get("tests")
         if not isinstance(tests, list) or not tests:
             raise CaseError("must be a non-empty list of tests", field="tests")
-        specs = tuple(_test(test, position) for position, test in enumerate(tests))
+        interactive = record.get("interactor") is not None
+        specs = tuple(_test(test, position, interactive) for position, test in enumerate(tests))
         entry_point = record.get("entry_point")
         if entry_point is not None and not (isinstance(entry_point, str) and entry_point.isidentifier()):
             raise CaseError(f"must be a function or method name, got {entry_point!r}", field="entry_point")
@@ -62,11 +65,20 @@ class NativeReader:
         )]
 
 
-def _test(test: Any, position: int) -> TestSpec:
+def _test(test: Any, position: int, interactive: bool = False) -> TestSpec:
     field = f"tests[{position}]"
     if not isinstance(test, dict):
         raise CaseError(f"must be an object, got {type(test).__name__}", field=field)
     keys = set(test)
+    if interactive and "input" in keys and "outputs" not in keys:
+        unknown = keys - _INTERACTIVE_KEYS[0] - _INTERACTIVE_KEYS[1]
+        if unknown:
+            raise CaseError(f"unknown key(s) {sorted(unknown)} for a test of an interactive problem "
+                            "(input, and optionally output, name, time_limit)", field=field)
+        limit = positive_number(test["time_limit"], f"{field}.time_limit") if "time_limit" in test else None
+        output = text(test["output"], f"{field}.output") if "output" in test else ""
+        return StdioTest(text(test["input"], f"{field}.input"), output,
+                         name=text(test.get("name", ""), f"{field}.name"), time_limit=limit)
     for kind, (required, optional) in _TEST_KEYS.items():
         if required <= keys:
             unknown = keys - required - optional

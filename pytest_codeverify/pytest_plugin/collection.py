@@ -191,7 +191,11 @@ class CodeverifyItem(pytest.Item):
     def _describe(self, outcome: Outcome) -> str:
         lines = [f"{outcome.verdict.value}: {outcome.message}".rstrip(": ")]
         test = self.test
-        if isinstance(test, StdioTest):
+        if isinstance(test, StdioTest) and self.case.interactor is not None:
+            # The candidate never read the input: the interactor did; "sent" is what it wrote.
+            lines.append(f"input:    {_excerpt(test.input)} (the interactor's)")
+            lines.append(f"sent:     {_excerpt(outcome.stdout)}")
+        elif isinstance(test, StdioTest):
             lines.append(f"input:    {_excerpt(test.input)}")
             lines.append(f"expected: {_excerpt(test.output)}")
             lines.append(f"got:      {_excerpt(outcome.stdout)}")

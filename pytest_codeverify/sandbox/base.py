@@ -13,7 +13,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ..config import wall_cap
-from ..protocol import FrameReader, Job, ProtocolError, RawResult, check_hello
+from ..protocol import FrameReader, Job, ProtocolError, RawResult, check_hello, encode_frame
 from .bundle import runner_bootstrap
 
 if TYPE_CHECKING:
@@ -66,6 +66,7 @@ class Sandbox(abc.ABC):
         self.last_message: dict[str, Any] = {}
         #: The job in the runner, if any: (id, job, deadline of its result).
         self._ahead: tuple[int, Job, float] | None = None
+        self._partner: Sandbox | None = None
 
     @property
     @abc.abstractmethod
@@ -165,6 +166,65 @@ class Sandbox(abc.ABC):
             self._restart(start=False)
             raise
 
+    # -- interactive jobs (see :mod:`.relay`) ---------------------------------------------
+
+    def ensure_started(self) -> None:
+        """Start the runner unless it runs (what :meth:`run` does first)."""
+        if not self._started:
+            self.start()
+
+    def open_job(self, job: Job, fields: dict[str, Any] | None = None) -> int:
+        """Send ``job`` as an interactive job and return its id without waiting: its stdin comes
+        from ``in`` frames (:meth:`send_message`), its stdout arrives in ``out`` frames
+        (:meth:`next_message`) before its result (:meth:`job_result`)."""
+        self.ensure_started()
+        self._settle()  # a test's job sent ahead that nobody asked for: done before this one
+        self._next_id += 1
+        try:
+            extra = {**self._before_job(job), **(fields or {}), "interactive": True}
+            self._send(job.to_frames(self._next_id, extra))
+        except SandboxError:
+            self._restart()
+            raise
+        return self._next_id
+
+    def send_message(self, message: dict[str, Any]) -> None:
+        """Send one frame to the runner (an interactive job's ``in`` or ``kill``)."""
+        self._send(encode_frame(message))
+
+    def next_message(self, deadline: float) -> dict[str, Any]:
+        """The runner's next frame; :class:`SandboxError` when none comes by ``deadline``."""
+        return self._wait_frame(deadline)
+
+    def job_result(self, job: Job, job_id: int, message: dict[str, Any]) -> RawResult:
+        """The raw result of interactive job ``job_id`` from its result frame."""
+        if message.get("id") != job_id:
+            raise SandboxError(f"runner answered job {message.get('id')} instead of {job_id}")
+        if message.get("error"):
+            raise SandboxError(str(message["error"]))
+        self.last_message = message
+        try:
+            return RawResult.from_message(message, oom_killed=self._after_job(job))
+        except ProtocolError as exc:
+            raise SandboxError(str(exc)) from exc
+
+    def abandon(self, start: bool = True) -> None:
+        """Forget the runner after a failed or interrupted interactive job (its state is
+        unknown): stop it, and start a new one unless ``start`` is false."""
+        self._restart(start=start)
+
+    def sibling(self) -> Sandbox:
+        """A new, not yet started sandbox of the same backend and settings (for a problem's
+        interactor, which never shares a sandbox with the candidate)."""
+        raise SandboxError(f"the {self.name} backend cannot start a second sandbox for an interactor")
+
+    def partner(self) -> Sandbox:
+        """This sandbox's companion for interactors, made by :meth:`sibling` on first use and
+        closed with this one."""
+        if self._partner is None:
+            self._partner = self.sibling()
+        return self._partner
+
     def start(self) -> None:
         """Start the runner and wait for its greeting (done lazily by :meth:`run`)."""
         self._reader = FrameReader()
@@ -190,6 +250,12 @@ class Sandbox(abc.ABC):
 
     def close(self) -> None:
         """Stop the runner and release everything the sandbox holds."""
+        self._shut()
+        partner, self._partner = self._partner, None
+        if partner is not None:
+            partner.close()
+
+    def _shut(self) -> None:
         self._ahead = None
         if self._started:
             self._started = False
@@ -203,7 +269,7 @@ class Sandbox(abc.ABC):
 
     def _restart(self, start: bool = True) -> None:
         self.restarts += 1
-        self.close()
+        self._shut()  # a restart keeps the partner sandbox: it is not the one that failed
         if start:
             try:
                 self.start()

@@ -284,6 +284,9 @@ class DockerSandbox(Sandbox):
     def description(self) -> str:
         return describe(self.image)
 
+    def sibling(self) -> DockerSandbox:
+        return type(self)(self.image)
+
     def _start(self) -> None:
         try:
             docker = _import_docker()

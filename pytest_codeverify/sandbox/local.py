@@ -186,6 +186,9 @@ class LocalSandbox(Sandbox):
         except OSError as exc:
             raise SandboxError(f"cannot start the local runner: {exc}") from exc
 
+    def sibling(self) -> LocalSandbox:
+        return type(self)(self.caps)
+
     def runner_pids(self) -> list[int]:
         """Host pids of the sandbox's processes: bubblewrap and the runner it started."""
         if self._proc is None:

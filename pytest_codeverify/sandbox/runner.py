@@ -16,18 +16,21 @@ never reach it: it only runs programs and reports what they did.
 
 from __future__ import annotations
 
+import array
 import base64
+import fcntl
 import gc
 import json
 import os
 import select
 import signal
 import sys
+import termios
 import time
 from collections.abc import Callable
 
 from ..config import STARVED_MIN_SHARE, STARVED_WINDOW_S, wall_cap
-from ..protocol import STATUSES, hello_message, read_frame, write_all, write_frame
+from ..protocol import STATUSES, STREAM_FRAMES, hello_message, out_message, read_frame, write_all, write_frame
 from . import assertion, child, programs, seccomp, session_child, stubs, workarea
 from .cleanup import EmptyProof, _empty_dir, _remove_sysv_ipc, tmpfs_mounts
 
@@ -37,9 +40,16 @@ if TYPE_CHECKING:  # never at run time: the runner imports nothing it does not u
     from typing import Any
 
 _READ_CHUNK = 65536
+#: Bytes of an interactive job's stdout kept for its result (all of it was streamed already;
+#: the output limit still counts every byte).
+INTERACTIVE_KEEP = 64 << 10
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 #: Seconds between two measurements of a running job's CPU time.
 CPU_CHECK_INTERVAL = 0.01
+#: An interactive job waiting for input (stdin empty, every process asleep, no output) this long
+#: is reported ``idle``; it is looked at every :data:`IDLE_CHECK_S`.
+IDLE_REPORT_S = 0.3
+IDLE_CHECK_S = 0.1
 
 
 def _parse_report(data: bytes, nonce: str) -> dict[str, Any] | None:
@@ -76,6 +86,97 @@ def _namespace_cpu_seconds() -> float:
         if name.isdigit() and name != "1":
             total += _cpu_seconds(int(name))
     return total
+
+
+def _collect(work_dir: str, name: str, limit: int) -> str | None:
+    """The first ``limit`` bytes of the regular file ``name`` in the work directory, base64;
+    ``None`` when there is no such file."""
+    if name != os.path.basename(name) or name in ("", ".", ".."):
+        return None
+    try:
+        fd = os.open(os.path.join(work_dir, name), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        if not (os.fstat(fd).st_mode & 0o170000 == 0o100000):
+            return None
+        chunks, size = [], 0
+        while size < limit:
+            chunk = os.read(fd, min(_READ_CHUNK, limit - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return base64.b64encode(b"".join(chunks)).decode("ascii")
+    finally:
+        os.close(fd)
+
+
+class _Feed:
+    """The write end of an interactive job's stdin: bytes from ``in`` frames wait here until
+    the pipe takes them (never blocking the runner), and its end closes the pipe once they are
+    written. A program that closed its stdin drops what is still waiting."""
+
+    def __init__(self, fd: int) -> None:
+        os.set_blocking(fd, False)
+        self.fd: int | None = fd
+        self.pending = bytearray()
+        self.ending = False
+        self.watched = False
+        #: Bytes received from ``in`` frames so far (the trusted side compares it with what it sent).
+        self.received = 0
+
+    def add(self, message: dict[str, Any]) -> None:
+        if message.get("eof"):
+            self.ending = True
+        elif self.fd is not None and not self.ending:
+            data = base64.b64decode(message.get("data") or "")
+            self.pending += data
+            self.received += len(data)
+
+    def starved(self) -> bool:
+        """Whether the program has nothing left to read (and its stdin is still open)."""
+        if self.fd is None or self.pending:
+            return False
+        unread = array.array("i", [0])
+        try:
+            fcntl.ioctl(self.fd, termios.FIONREAD, unread)
+        except OSError:
+            return False
+        return unread[0] == 0
+
+    def flush(self, poller: select.poll) -> None:
+        """Write what the pipe takes now; watch it for room while bytes still wait."""
+        if self.fd is None:
+            return
+        try:
+            while self.pending:
+                written = os.write(self.fd, self.pending[:_READ_CHUNK])
+                del self.pending[:written]
+        except BlockingIOError:
+            pass
+        except OSError:  # the program closed its stdin (or ended): nobody reads these bytes
+            self.pending.clear()
+            self.close(poller)
+            return
+        if self.ending and not self.pending:
+            self.close(poller)
+            return
+        if bool(self.pending) != self.watched:
+            if self.pending:
+                poller.register(self.fd, select.POLLOUT)
+            else:
+                poller.unregister(self.fd)
+            self.watched = bool(self.pending)
+
+    def close(self, poller: select.poll) -> None:
+        if self.fd is None:
+            return
+        if self.watched:
+            poller.unregister(self.fd)
+            self.watched = False
+        os.close(self.fd)
+        self.fd = None
 
 
 class _StarvationWatch:
@@ -133,6 +234,8 @@ class Runner:
             if job.get("type") == "ping":
                 write_frame(self.out_fd, {"type": "pong", "id": job.get("id")})
                 continue
+            if job.get("type") in STREAM_FRAMES:
+                continue  # stdin or a stop for an interactive job that has ended already
             if job.get("mode") == "session":  # a cell for the session's persistent interpreter
                 write_frame(self.out_fd, session_child.handle(self, job))
                 continue
@@ -157,10 +260,16 @@ class Runner:
     def _run(self, job: dict[str, Any], assertion_job: bool) -> dict[str, Any]:
         self.prepare_workdir()
         programs.prepare(job, self.work_dir)
-        stdin_fd = os.memfd_create("stdin", 0)
-        data = base64.b64decode(job.get("stdin") or "")
-        write_all(stdin_fd, data)
-        os.lseek(stdin_fd, 0, os.SEEK_SET)
+        feed = None
+        if job.get("interactive") and not assertion_job:
+            # stdin is a pipe fed by "in" frames while the job runs (see supervise)
+            stdin_fd, feed_w = os.pipe()
+            feed = _Feed(feed_w)
+        else:
+            stdin_fd = os.memfd_create("stdin", 0)
+            data = base64.b64decode(job.get("stdin") or "")
+            write_all(stdin_fd, data)
+            os.lseek(stdin_fd, 0, os.SEEK_SET)
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         # Objects that exist now are never collected in the child: without this its first
@@ -201,21 +310,27 @@ class Runner:
             job["_test_passed"] = True
             assertion.pass_test_frame(self.in_fd, test_w)
             pids.append(partner.pid)
-        result, statuses = self.supervise(job, pids, started, out_r, err_r, res_r, nonce_key)
+        result, statuses = self.supervise(job, pids, started, out_r, err_r, res_r, nonce_key, feed)
         if partner is not None:
             assertion.merge_partner(result, statuses.get(partner.pid))
         if programs.is_program(job):
             self.sweep()  # nothing of the job may still run while its outputs are kept
             result = programs.finish(job, self.work_dir, result)
+        if job.get("collect"):  # a file the job wrote, wanted back (an interactor's OUTPUT)
+            self.sweep()
+            result["collected"] = _collect(self.work_dir, str(job["collect"]), int(job.get("output_limit", 1 << 20)))
         return result
 
     def supervise(self, job: dict[str, Any], pids: list[int], started: float, out_r: int, err_r: int,
-                  res_r: int, nonce: str) -> tuple[dict[str, Any], dict[int, int]]:
+                  res_r: int, nonce: str, feed: _Feed | None = None) -> tuple[dict[str, Any], dict[int, int]]:
         """Watch a job's processes to their end; the result frame and every process's wait status.
 
         ``pids[0]`` is the process whose end ends the job (the child; for an assertion test, the
         test's process); the others (the candidate's process of an assertion test) are killed
         then. Limits apply to all of them together.
+
+        With a ``feed`` (an interactive job) the job's stdin is that pipe, filled from ``in``
+        frames as they arrive, and what it writes to stdout goes out at once in ``out`` frames.
         """
         main = pids[0]
         cpu_limit = float(job.get("cpu_limit", 2))
@@ -223,6 +338,19 @@ class Runner:
         output_limit = int(job.get("output_limit", 1 << 20))
         buffers = {out_r: bytearray(), err_r: bytearray(), res_r: bytearray()}
         limits = {out_r: output_limit, err_r: output_limit, res_r: 1 << 20}
+        counts = {out_r: 0, err_r: 0, res_r: 0}
+        keeps = dict(limits)
+        job_id = int(job.get("id") or 0)
+        stop_requested = False
+        out_ended = False
+        # Idleness of an interactive job: since when it waits, whether that was reported, and
+        # its output count at the last look.
+        quiet_since: float | None = None
+        idle_reported = False
+        seen_out = 0
+        next_idle_check = started + IDLE_CHECK_S
+        if feed is not None:
+            keeps[out_r] = min(output_limit, INTERACTIVE_KEEP)
         truncated = {out_r: False, err_r: False, res_r: False}
         for fd in buffers:
             os.set_blocking(fd, False)
@@ -239,6 +367,8 @@ class Runner:
             except (AttributeError, OSError):
                 continue
             poller.register(pidfds[-1], select.POLLIN)
+        if feed is not None:
+            poller.register(self.in_fd, select.POLLIN | select.POLLHUP)
         statuses: dict[int, int] = {}
         usages: list[struct_rusage] = []
         killed_for = None
@@ -259,7 +389,9 @@ class Runner:
             if exited_at is not None and (not open_fds or now - exited_at > 0.05):
                 break  # done; a leftover process holding a pipe open must not delay the result
             if killed_for is None:
-                if now - started > wall_limit and exited_at is None and not starved.still_working(
+                if stop_requested and exited_at is None:
+                    killed_for = "stopped"
+                elif now - started > wall_limit and exited_at is None and not starved.still_working(
                         now, lambda: self.job_cpu_seconds(pids)):
                     killed_for = "wall"
                 elif any(truncated[fd] for fd in (out_r, err_r)):
@@ -269,6 +401,19 @@ class Runner:
                     next_cpu_check = now + CPU_CHECK_INTERVAL
                     if self.job_cpu_seconds(pids) > cpu_limit + 0.05:
                         killed_for = "cpu"
+                if feed is not None and killed_for is None and exited_at is None and now >= next_idle_check:
+                    next_idle_check = now + IDLE_CHECK_S
+                    quiet = counts[out_r] == seen_out and feed.starved() and self.asleep(pids)
+                    seen_out = counts[out_r]
+                    if not quiet:
+                        if idle_reported:
+                            write_frame(self.out_fd, {"type": "busy", "id": job_id})
+                        quiet_since, idle_reported = None, False
+                    elif quiet_since is None:
+                        quiet_since = now
+                    elif not idle_reported and now - quiet_since >= IDLE_REPORT_S:
+                        write_frame(self.out_fd, {"type": "idle", "id": job_id, "received": feed.received})
+                        idle_reported = True
                 if killed_for is not None:
                     self._kill(pids, statuses, usages)
                     if exited_at is None:
@@ -277,6 +422,21 @@ class Runner:
                 time.sleep(0.002)
                 continue
             for fd, _event in poller.poll(20):
+                if feed is not None and fd == self.in_fd:
+                    message = read_frame(self.in_fd)
+                    if message is None:  # the trusted side is gone: so is the job
+                        poller.unregister(self.in_fd)
+                        stop_requested = True
+                    elif message.get("id") == job_id and message.get("type") == "kill":
+                        stop_requested = True
+                    elif message.get("id") == job_id and message.get("type") == "in":
+                        feed.add(message)
+                        quiet_since, idle_reported = None, False  # input: it may wait again later
+                    feed.flush(poller)
+                    continue
+                if feed is not None and fd == feed.fd:
+                    feed.flush(poller)
+                    continue
                 if fd not in buffers:
                     continue  # a pidfd
                 try:
@@ -288,13 +448,23 @@ class Runner:
                 if not chunk:
                     poller.unregister(fd)
                     open_fds.discard(fd)
+                    if feed is not None and fd == out_r:
+                        out_ended = True
+                        write_frame(self.out_fd, out_message(job_id, eof=True))
                     continue
-                room = limits[fd] - len(buffers[fd])
+                room = limits[fd] - counts[fd]
                 if len(chunk) > room:
                     truncated[fd] = True
                     chunk = chunk[:max(room, 0)]
-                buffers[fd] += chunk
+                counts[fd] += len(chunk)
+                if feed is not None and fd == out_r and chunk:
+                    write_frame(self.out_fd, out_message(job_id, chunk))
+                buffers[fd] += chunk[:max(keeps[fd] - len(buffers[fd]), 0)]
         wall = (exited_at if exited_at is not None else time.monotonic()) - started
+        if feed is not None:
+            if not out_ended:
+                write_frame(self.out_fd, out_message(job_id, eof=True))
+            feed.close(poller)
         for fd in [*buffers, *pidfds]:
             os.close(fd)
         outcome = _parse_report(bytes(buffers[res_r]), nonce)
@@ -339,6 +509,22 @@ class Runner:
         if self.is_init:
             return _namespace_cpu_seconds()
         return sum(_cpu_seconds(pid) for pid in ([pids] if isinstance(pids, int) else pids))
+
+    def asleep(self, pids: list[int]) -> bool:
+        """Whether no process of the job runs or could run (none is ``R`` or ``D``): as the
+        namespace's init, every process of it; else those in ``pids``. A process starved of CPU
+        by other load is runnable, so it never looks asleep."""
+        names = [name for name in os.listdir("/proc") if name.isdigit() and name != "1"] if self.is_init \
+            else [str(pid) for pid in pids]
+        for name in names:
+            try:
+                with open(f"/proc/{name}/stat", "rb") as handle:
+                    state = handle.read().rsplit(b")", 1)[1].split()[0]
+            except (OSError, IndexError):
+                continue
+            if state in (b"R", b"D"):
+                return False
+        return True
 
     def sweep(self) -> None:
         """Kill every process but this one; as the namespace's init, that is all the candidate's."""
