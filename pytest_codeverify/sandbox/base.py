@@ -159,7 +159,15 @@ class Sandbox(abc.ABC):
             except ProtocolError as exc:
                 raise SandboxError(str(exc)) from exc
         except SandboxError:
+            # The kernel may kill the runner too when a job fills the memory limit: its victim
+            # still holds the memory while it dies, and the runner is the next process in line.
+            # The job ran out of memory all the same; the runner is started again either way.
+            lost_to_memory = self._memory_killed_runner(job)
             self._restart()
+            if lost_to_memory:
+                return RawResult(exit_code=None, signal=9, stdout=b"", stderr=b"", stdout_truncated=False,
+                                 stderr_truncated=False, cpu_s=0.0, wall_s=0.0, killed_for=None, outcome=None,
+                                 oom_killed=True)
             raise
         except BaseException:
             # Interrupted mid-job (a pytest-timeout signal, Ctrl-C): the runner's state is unknown.
@@ -301,6 +309,11 @@ class Sandbox(abc.ABC):
 
     def _after_job(self, job: Job) -> bool:
         """Returns whether the job was killed for exceeding its memory limit."""
+        return False
+
+    def _memory_killed_runner(self, job: Job) -> bool:
+        """Whether the memory limit killed something while ``job`` ran, when the runner answered
+        nothing (it died with the job's processes)."""
         return False
 
     @abc.abstractmethod

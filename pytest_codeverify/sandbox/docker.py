@@ -416,6 +416,19 @@ class DockerSandbox(Sandbox):
         self._memory_mb = memory_mb
         self.update_count += 1
 
+    def _memory_killed_runner(self, job: Job) -> bool:
+        if self._cgroup is not None:
+            try:
+                if _oom_kills(self._cgroup) > self._oom_before:
+                    return True
+            except OSError:
+                pass
+        try:  # the runner is the container's init: the container died with it
+            self.container.reload()
+            return bool(self.container.attrs["State"].get("OOMKilled"))
+        except Exception:
+            return False
+
     def _after_job(self, job: Job) -> bool:
         if self._cgroup is not None:
             return _oom_kills(self._cgroup) > self._oom_before

@@ -308,6 +308,15 @@ class LocalSandbox(Sandbox):
         return self._oom_seen > self._oom_before
 
 
+    def _memory_killed_runner(self, job: Job) -> bool:
+        if self._cgroup is None or job.mode == Mode.SESSION.value:
+            return False
+        try:
+            return self._cgroup.oom_kills() > self._oom_before
+        except OSError:
+            return False
+
+
 class UnisolatedSandbox(LocalSandbox):
     """The runner as a plain child process: limits without isolation. An explicit opt-in for
     trusted code only (backend ``unisolated``); never chosen automatically."""
