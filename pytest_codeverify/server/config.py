@@ -49,3 +49,7 @@ class ServerConfig:
     limits: ServerLimits = field(default_factory=ServerLimits)
     defaults: Defaults = field(default_factory=Defaults)
     sessions: SessionConfig = field(default_factory=SessionConfig)
+    #: A Ray cluster (``auto`` or HOST:PORT) that runs /verify's records; None: this machine's pool.
+    ray_address: str | None = None
+    #: Actors on that cluster, each with a warm sandbox (None: one per CPU of the cluster).
+    ray_workers: int | None = None
