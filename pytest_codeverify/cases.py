@@ -68,7 +68,7 @@ class Compare:
         return f"float({self.tolerance:g})" if self.mode == "float" else self.mode
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a dataset holds one per test (100,000s)
 class StdioTest:
     """Feed ``input`` on stdin; judge stdout against ``output``."""
 

@@ -16,7 +16,8 @@ from .protocol import Verdict
 if TYPE_CHECKING:
     from .cases import Case
 
-__all__ = ["REWARD_MODES", "case_line", "case_verdict", "pass_at_k", "reward", "test_entry", "unreadable_line"]
+__all__ = ["REWARD_MODES", "case_head", "case_line", "case_verdict", "head_line", "pass_at_k", "reward",
+           "test_entry", "unreadable_line"]
 
 
 def case_verdict(verdicts: Sequence[Verdict]) -> Verdict:
@@ -77,28 +78,49 @@ def test_entry(name: str, verdict: Verdict, time_s: float, message: str = "",
 test_entry.__test__ = False  # type: ignore[attr-defined]  # a builder, not a test pytest should collect
 
 
+def case_head(case: Case) -> dict[str, Any]:
+    """What a case's rewards line says about the case itself, as JSON values: it can travel
+    where the case cannot (from a pytest-xdist worker to the controller) and weighs far less."""
+    head: dict[str, Any] = {"id": case.id, "problem_id": case.problem_id, "time_limits": case.time_limits()}
+    if case.calibrated_limit is not None:
+        head["calibrated"] = True
+    if case.notes:
+        head["notes"] = list(case.notes)
+    if case.extracted is not None:
+        head["extracted"] = case.extracted
+    if case.code_error:
+        head["code_error"] = case.code_error
+    return head
+
+
 def case_line(case: Case, tests: Iterable[dict[str, Any]], reward_mode: str = "fraction",
               extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """The rewards line of a case whose tests ran: entries from :func:`test_entry`."""
+    return head_line(case_head(case), tests, reward_mode, extra)
+
+
+def head_line(head: dict[str, Any], tests: Iterable[dict[str, Any]], reward_mode: str = "fraction",
+              extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The rewards line of a case known by its :func:`case_head`: entries from :func:`test_entry`."""
     entries = list(tests)
     verdicts = [Verdict(t["verdict"]) for t in entries]
     scores = [t.get("score") for t in entries]
     line: dict[str, Any] = {
-        "id": case.id, "problem_id": case.problem_id, "reward": reward(verdicts, reward_mode, scores),
+        "id": head["id"], "problem_id": head["problem_id"], "reward": reward(verdicts, reward_mode, scores),
         "passed": sum(v is Verdict.AC for v in verdicts), "total": len(verdicts),
         "verdict": case_verdict(verdicts).value, "tests": entries,
     }
-    limits = case.time_limits()
+    limits = head["time_limits"]
     # The CPU limit the tests ran under (scaled and calibrated): a list where tests differ.
-    line["time_limit"] = limits[0] if len(limits) == 1 else limits
-    if case.calibrated_limit is not None:
+    line["time_limit"] = limits[0] if len(limits) == 1 else list(limits)
+    if head.get("calibrated"):
         line["calibrated"] = True
-    if case.notes:
-        line["dataset_problems"] = list(case.notes)
-    if case.extracted is not None:
-        line["extracted"] = case.extracted
-    if case.code_error:
-        line["error"] = case.code_error
+    if head.get("notes"):
+        line["dataset_problems"] = list(head["notes"])
+    if head.get("extracted") is not None:
+        line["extracted"] = head["extracted"]
+    if head.get("code_error"):
+        line["error"] = head["code_error"]
     line.update(extra or {})
     return line
 
