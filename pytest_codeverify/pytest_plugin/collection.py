@@ -77,6 +77,40 @@ class JsonlFile(pytest.File):
                 yield CaseCollector.from_parent(self, name=name, case=case)
 
 
+class LazyContainer:
+    """An attribute pytest gives every node as an empty container, made only when first used.
+
+    pytest sets ``extra_keyword_matches``, ``user_properties`` and ``_report_sections`` to a new
+    empty set or list on each node; with 100,000 items, those empty containers alone weigh over
+    30 MB. Setting one to an empty container of its kind stores nothing; reading it makes (and
+    keeps) one, so code that appends through the attribute works as before.
+    """
+
+    def __init__(self, factory: Callable[[], Any]) -> None:
+        self.factory = factory
+        self.kind = type(factory())
+        self.key = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.key = f"_lazy_{name}"
+
+    # Attributes, not ``node.__dict__``: reading a node's __dict__ would make Python build a
+    # dict object for it, which costs more than the container spared.
+    def __get__(self, node: Any, owner: type | None = None) -> Any:
+        if node is None:
+            return self
+        stored = getattr(node, self.key, None)
+        if stored is None:
+            stored = self.factory()
+            object.__setattr__(node, self.key, stored)
+        return stored
+
+    def __set__(self, node: Any, value: Any) -> None:
+        if type(value) is self.kind and not value and getattr(node, self.key, None) is None:
+            return  # pytest's empty default: made on first use instead
+        object.__setattr__(node, self.key, value)
+
+
 class InvalidRecord(pytest.Collector):
     """A record that could not become a case: a collection error naming file, line and field."""
 
@@ -102,6 +136,9 @@ class InvalidRecord(pytest.Collector):
 
 class CaseCollector(pytest.Collector):
     """One candidate program with its tests."""
+
+    extra_keyword_matches = LazyContainer(set)
+    _report_sections = LazyContainer(list)
 
     def __init__(self, *, case: Case, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -148,36 +185,6 @@ def backstop(case: Case, test: TestSpec, calibrate: bool) -> float:
 
 class VerdictFailure(Exception):
     """Raised by an item whose test did not pass."""
-
-
-class LazyContainer:
-    """An attribute pytest gives every node as an empty container, made only when first used.
-
-    pytest sets ``extra_keyword_matches``, ``user_properties`` and ``_report_sections`` to a new
-    empty set or list on each node; with 100,000 items, those empty containers alone weigh over
-    30 MB. Setting one to an empty container of its kind stores nothing; reading it makes (and
-    keeps) one, so code that appends through the attribute works as before.
-    """
-
-    def __init__(self, factory: Callable[[], Any]) -> None:
-        self.factory = factory
-        self.key = ""
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.key = f"_lazy_{name}"
-
-    def __get__(self, node: Any, owner: type | None = None) -> Any:
-        if node is None:
-            return self
-        stored = node.__dict__.get(self.key)
-        if stored is None:
-            stored = node.__dict__[self.key] = self.factory()
-        return stored
-
-    def __set__(self, node: Any, value: Any) -> None:
-        if type(value) is type(self.factory()) and not value and self.key not in node.__dict__:
-            return  # pytest's empty default: made on first use instead
-        node.__dict__[self.key] = value
 
 
 class CodeverifyItem(pytest.Item):
