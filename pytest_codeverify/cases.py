@@ -131,7 +131,7 @@ RELATIONS = ("eq", "is", "truthy", "falsy", "abs_lt", "abs_le", "isclose")
 TestSpec = StdioTest | CallTest | AssertTest
 
 
-@dataclass(frozen=True, slots=True)  # slots: a dataset of one-test records holds one per test
+@dataclass(frozen=True)
 class Case:
     """One candidate with its tests and limits, ready to run.
 
