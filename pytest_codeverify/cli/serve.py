@@ -58,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"codeverify serve cannot import its dependencies (reinstall pytest-codeverify): {exc}",
               file=sys.stderr)
         return 2
-    if args.workers < 1 or args.max_queue < 0 or args.max_sessions < 1 or (args.ray_workers or 1) < 1:
+    bad_ray_workers = args.ray_workers is not None and args.ray_workers < 1
+    if args.workers < 1 or args.max_queue < 0 or args.max_sessions < 1 or bad_ray_workers:
         print("--workers, --ray-workers and --max-sessions must be at least 1, --max-queue at least 0",
               file=sys.stderr)
         return 2
