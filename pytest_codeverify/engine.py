@@ -14,12 +14,21 @@ from typing import Any
 
 from .cases import AssertTest, CallTest, Case, StdioTest, TestSpec
 from .config import DEFAULT_OUTPUT_LIMIT, wall_limit
+from .config import early_stop as stops_early
 from .evidence import failure_evidence
 from .judge import Outcome, judge
 from .judge.checkers import Checker, checker_job, checker_verdict
 from .judge.verdicts import classify
 from .protocol import Job, Mode, RawResult, UnsupportedValue, Verdict, encode_value
-from .rewards import case_line, case_verdict, reward, test_entry
+from .rewards import (
+    case_line,
+    case_verdict,
+    decides_reward,
+    early_stop_reason,
+    not_run_entry,
+    reward,
+    test_entry,
+)
 from .sandbox.base import Sandbox as Backend
 from .sandbox.base import SandboxError
 
@@ -54,26 +63,46 @@ class SandboxFailure:
     message: str
 
 
-def execute(backend: Backend, job: Job) -> RawResult | SandboxFailure:
+def execute(backend: Backend, job: Job, follow: Job | None = None) -> RawResult | SandboxFailure:
     """Run one job; a failure of the sandbox itself comes back as :class:`SandboxFailure`.
 
-    The one place where "run, and on a sandbox failure give ``SE``" is written.
+    The one place where "run, and on a sandbox failure give ``SE``" is written. ``follow``: the
+    job likely asked for next, started while this one's result is judged (see
+    :meth:`~pytest_codeverify.sandbox.base.Sandbox.run`).
     """
     try:
-        return backend.run(job)
+        # Without a follow-up, the one-argument call that every backend answers.
+        return backend.run(job, follow) if follow is not None else backend.run(job)
     except SandboxError as exc:
         return SandboxFailure(f"sandbox failure ({getattr(backend, 'name', '?')}): {exc}")
 
 
-def run_test(backend: Backend, case: Case, test: TestSpec, output_limit: int = DEFAULT_OUTPUT_LIMIT) -> Outcome:
-    """Run and judge one test. Never raises for the candidate's or the sandbox's failures."""
+def follow_job(case: Case | None, test: TestSpec | None, output_limit: int = DEFAULT_OUTPUT_LIMIT) -> Job | None:
+    """The job of a test likely to run next, to start early; ``None`` when it has none or needs
+    more than one job (a checker's)."""
+    if case is None or test is None or case.code is None or case.checker is not None:
+        return None
+    try:
+        return make_job(case, test, output_limit)
+    except (UnsupportedValue, ValueError, TypeError):
+        return None
+
+
+def run_test(backend: Backend, case: Case, test: TestSpec, output_limit: int = DEFAULT_OUTPUT_LIMIT,
+             then: tuple[Case, TestSpec] | None = None) -> Outcome:
+    """Run and judge one test. Never raises for the candidate's or the sandbox's failures.
+
+    ``then``: the test likely to run next; its job starts in the sandbox while this one is
+    judged, and runs only once (its own :func:`run_test` takes the result).
+    """
     if case.code is None:
         return Outcome(Verdict.CE, case.code_error or "no code to run")
     try:
         job = make_job(case, test, output_limit)
     except UnsupportedValue as exc:
         return Outcome(Verdict.SE, f"the test's arguments cannot be sent to the sandbox: {exc}")
-    raw = execute(backend, job)
+    follow = follow_job(*then, output_limit) if then is not None and case.checker is None else None
+    raw = execute(backend, job, follow)
     if isinstance(raw, SandboxFailure):
         return Outcome(Verdict.SE, raw.message)
     if case.checker is not None and isinstance(test, StdioTest) and \
@@ -102,17 +131,22 @@ def run_checker(backend: Backend, checker: Checker, test: StdioTest, raw: RawRes
 
 @dataclass(frozen=True)
 class TestReport:
-    """One test's result within a :class:`CaseReport`."""
+    """One test's result within a :class:`CaseReport`; ``outcome`` is ``None`` for a test that
+    did not run because the record's reward was already decided (early stop)."""
 
     __test__ = False
     name: str
-    outcome: Outcome
+    outcome: Outcome | None
     #: The case and test judged: when given, a failing test's entry carries its evidence.
     case: Case | None = None
     test: TestSpec | None = None
+    #: Why the test did not run (with ``outcome`` ``None``).
+    not_run: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """This test's entry in the rewards line."""
+        if self.outcome is None:
+            return not_run_entry(self.name, self.not_run)
         evidence = failure_evidence(self.case, self.test, self.outcome) if self.case is not None else None
         return test_entry(self.name, self.outcome.verdict, self.outcome.time_s, self.outcome.message, evidence,
                           score=self.outcome.score)
@@ -129,12 +163,22 @@ class CaseReport:
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def ran(self) -> list[Outcome]:
+        """The outcomes of the tests that ran."""
+        return [t.outcome for t in self.tests if t.outcome is not None]
+
+    @property
+    def not_run(self) -> int:
+        """How many tests did not run (early stop)."""
+        return len(self.tests) - len(self.ran)
+
+    @property
     def verdict(self) -> Verdict:
-        return case_verdict([t.outcome.verdict for t in self.tests])
+        return case_verdict([o.verdict for o in self.ran])
 
     @property
     def passed(self) -> int:
-        return sum(t.outcome.passed for t in self.tests)
+        return sum(o.passed for o in self.ran)
 
     @property
     def total(self) -> int:
@@ -142,8 +186,8 @@ class CaseReport:
 
     @property
     def reward(self) -> float | None:
-        return reward([t.outcome.verdict for t in self.tests], self.reward_mode,
-                      [t.outcome.score for t in self.tests])
+        ran = self.ran
+        return reward([o.verdict for o in ran], self.reward_mode, [o.score for o in ran])
 
     def to_dict(self) -> dict[str, Any]:
         """The rewards-file line for this case."""
@@ -153,14 +197,31 @@ class CaseReport:
         """A human-readable account of every test that did not pass."""
         lines = [f"{self.case.id}: {self.verdict.value}, {self.passed}/{self.total} passed, reward {self.reward}"]
         for test in self.tests:
-            if not test.outcome.passed:
+            if test.outcome is None:
+                lines.append(f"  {test.name}: {test.not_run}")
+            elif not test.outcome.passed:
                 lines.append(f"  {test.name}: {test.outcome.verdict.value} {test.outcome.message}".rstrip())
         return "\n".join(lines)
 
 
 def verify_case(backend: Backend, case: Case, reward_mode: str = "fraction",
-                output_limit: int = DEFAULT_OUTPUT_LIMIT) -> CaseReport:
-    """Run every test of ``case`` and return its report."""
-    reports = tuple(TestReport(case.test_name(position), run_test(backend, case, test, output_limit), case, test)
-                    for position, test in enumerate(case.tests))
-    return CaseReport(case, reports, reward_mode)
+                output_limit: int = DEFAULT_OUTPUT_LIMIT, early_stop: bool | None = None) -> CaseReport:
+    """Run the tests of ``case`` and return its report.
+
+    ``early_stop`` (default: on in ``all`` mode): once a test fails, the reward is 0 whatever
+    the rest do, so they are reported as not run instead of running.
+    """
+    stop = stops_early(early_stop, reward_mode, "early_stop")
+    reports: list[TestReport] = []
+    decided = ""
+    for position, test in enumerate(case.tests):
+        name = case.test_name(position)
+        if decided:
+            reports.append(TestReport(name, None, case, test, not_run=decided))
+            continue
+        then = (case, case.tests[position + 1]) if position + 1 < len(case.tests) else None
+        outcome = run_test(backend, case, test, output_limit, then)
+        reports.append(TestReport(name, outcome, case, test))
+        if stop and decides_reward(outcome.verdict):
+            decided = early_stop_reason(name, outcome.verdict)
+    return CaseReport(case, tuple(reports), reward_mode)

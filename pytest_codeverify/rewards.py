@@ -16,8 +16,8 @@ from .protocol import Verdict
 if TYPE_CHECKING:
     from .cases import Case
 
-__all__ = ["REWARD_MODES", "case_head", "case_line", "case_verdict", "head_line", "pass_at_k", "reward",
-           "test_entry", "unreadable_line"]
+__all__ = ["REWARD_MODES", "case_head", "case_line", "case_verdict", "head_line", "not_run_entry", "pass_at_k",
+           "reward", "test_entry", "unreadable_line"]
 
 
 def case_verdict(verdicts: Sequence[Verdict]) -> Verdict:
@@ -78,6 +78,23 @@ def test_entry(name: str, verdict: Verdict, time_s: float, message: str = "",
 test_entry.__test__ = False  # type: ignore[attr-defined]  # a builder, not a test pytest should collect
 
 
+def not_run_entry(name: str, reason: str) -> dict[str, Any]:
+    """The entry of a test left out because its record's reward was already decided (early stop
+    in ``all`` mode): no verdict and no time, never counted as passed or failed."""
+    return {"name": name, "verdict": None, "time_s": None, "not_run": reason}
+
+
+def early_stop_reason(name: str, verdict: Verdict) -> str:
+    """Why a record's remaining tests did not run: the test that decided its reward."""
+    return f"not run: the reward was decided by {name} ({verdict.value})"
+
+
+def decides_reward(verdict: Verdict) -> bool:
+    """Whether one test's verdict settles an all-or-nothing reward at 0: a failure of the
+    candidate's. ``SE`` does not (the harness failed; the other tests still tell)."""
+    return verdict is not Verdict.AC and verdict is not Verdict.SE
+
+
 def case_head(case: Case) -> dict[str, Any]:
     """What a case's rewards line says about the case itself, as JSON values: it can travel
     where the case cannot (from a pytest-xdist worker to the controller) and weighs far less."""
@@ -103,13 +120,16 @@ def head_line(head: dict[str, Any], tests: Iterable[dict[str, Any]], reward_mode
               extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """The rewards line of a case known by its :func:`case_head`: entries from :func:`test_entry`."""
     entries = list(tests)
-    verdicts = [Verdict(t["verdict"]) for t in entries]
-    scores = [t.get("score") for t in entries]
+    ran = [t for t in entries if t["verdict"] is not None]  # the others did not run (early stop)
+    verdicts = [Verdict(t["verdict"]) for t in ran]
+    scores = [t.get("score") for t in ran]
     line: dict[str, Any] = {
         "id": head["id"], "problem_id": head["problem_id"], "reward": reward(verdicts, reward_mode, scores),
-        "passed": sum(v is Verdict.AC for v in verdicts), "total": len(verdicts),
+        "passed": sum(v is Verdict.AC for v in verdicts), "total": len(entries),
         "verdict": case_verdict(verdicts).value, "tests": entries,
     }
+    if len(ran) < len(entries):
+        line["not_run"] = len(entries) - len(ran)
     limits = head["time_limits"]
     # The CPU limit the tests ran under (scaled and calibrated): a list where tests differ.
     line["time_limit"] = limits[0] if len(limits) == 1 else list(limits)

@@ -39,6 +39,16 @@ def write(path: Path, lines: list) -> Path:
     return path
 
 
+def test_tests_not_run_are_shown_as_such_never_as_failing(tmp_path: Path) -> None:
+    data = line("r", ["AC", "WA"], reward=0.0)
+    data["tests"].append({"name": "t2", "verdict": None, "time_s": None, "not_run": "not run: decided by t1 (WA)"})
+    data["total"], data["not_run"] = 3, 1
+    (record,) = load_run(write(tmp_path / "r.jsonl", [data])).records
+    assert [t.verdict for t in record.tests] == ["AC", "WA", "not run"]
+    assert [t.name for t in record.failing] == ["t1"]
+    assert summarise(load_run(tmp_path / "r.jsonl")).test_verdicts == {"AC": 1, "WA": 1, "not run": 1}
+
+
 def test_bad_lines_are_skipped_and_named_by_file_and_line(tmp_path: Path) -> None:
     path = write(tmp_path / "r.jsonl", [
         line("a", ["AC"]), "{not json", "[1, 2]", {"id": "b", "tests": "x"}, {"tests": []},

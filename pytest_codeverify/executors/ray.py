@@ -47,8 +47,10 @@ class _Verifier:
 
     def outcomes(self, case: Case) -> list[Outcome]:
         """Each test's outcome, for callers that build their own answer (the HTTP server)."""
-        try:
-            return [test.outcome for test in self._sandbox.verify_case(case).tests]
+        try:  # fraction mode: every test runs (no early stop), as on the server's own pool
+            report = self._sandbox.verify_case(case, reward_mode="fraction")
+            return [test.outcome if test.outcome is not None else Outcome(Verdict.SE, "the test did not run")
+                    for test in report.tests]
         except Exception as exc:  # an infrastructure failure is SE, never a wrong answer
             return [Outcome(Verdict.SE, f"internal error: {type(exc).__name__}: {exc}") for _ in case.tests]
 

@@ -18,7 +18,9 @@ from ..protocol import Verdict
 from ..rewards import pass_at_k
 
 #: Verdicts in the order they are shown (the judge's own order).
-VERDICT_ORDER = tuple(v.value for v in Verdict)
+#: What a test that did not run (its record stopped early) shows instead of a verdict.
+NOT_RUN = "not run"
+VERDICT_ORDER = (*(v.value for v in Verdict), NOT_RUN)
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ class RecordRow:
 
     @property
     def failing(self) -> tuple[TestRow, ...]:
-        return tuple(t for t in self.tests if not t.passed)
+        return tuple(t for t in self.tests if not t.passed and t.verdict != NOT_RUN)
 
 
 @dataclass
@@ -110,9 +112,12 @@ def parse_test(data: object, where: str) -> TestRow:
     if not isinstance(data, dict):
         raise ValueError(f"{where}: field 'tests': each entry must be an object")
     verdict = data.get("verdict")
+    if verdict is None and data.get("not_run"):
+        verdict = NOT_RUN
     if not isinstance(verdict, str) or not verdict:
         raise ValueError(f"{where}: field 'tests': an entry has no verdict")
-    fields = {name: _text(data[name]) for name in ("message", "error", "input", "expected", "got", "stderr")
+    fields = {name: _text(data[name]) for name in ("message", "error", "input", "expected", "got", "stderr",
+                                                   "not_run")
               if data.get(name) not in (None, "")}
     return TestRow(_text(data.get("name")), verdict, _number(data.get("time_s")) or 0.0, fields)
 

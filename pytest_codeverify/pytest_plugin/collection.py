@@ -17,7 +17,7 @@ from ..evidence import failure_evidence
 from ..formats import Record, load_file
 from ..judge import Outcome
 from ..protocol import Verdict
-from ..rewards import case_head
+from ..rewards import case_head, decides_reward, early_stop_reason
 from ..sandbox.base import RESULT_GRACE_S
 from ..text import encodable, printable
 from .options import SETTINGS_KEY
@@ -143,6 +143,9 @@ class CaseCollector(pytest.Collector):
     def __init__(self, *, case: Case, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.case = case
+        #: Set (in the worker running its tests) once a failing test settled the reward in
+        #: early-stop mode: why the remaining tests do not run.
+        self.decided = ""
 
     def head(self) -> dict[str, Any]:
         """What the rewards line of this case needs, as JSON values: the case's own part (see
@@ -199,6 +202,8 @@ class CodeverifyItem(pytest.Item):
     _report_sections = LazyContainer(list)
     #: The test's outcome, once it ran.
     outcome: Outcome | None = None
+    #: The item pytest runs after this one (set by the plugin's runtest-protocol hook).
+    next_item: pytest.Item | None = None
 
     def __init__(self, *, case: Case, position: int, shared_backstop: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -214,11 +219,18 @@ class CodeverifyItem(pytest.Item):
 
     def setup(self) -> None:
         """Run and judge the test; a sandbox failure here makes the item an error, not a failure."""
+        run = settings_of(self.config).run
+        record = self.parent if isinstance(self.parent, CaseCollector) else None
+        if record is not None and record.decided:
+            self.user_properties.extend([("not_run", record.decided), ("record", self.case.id)])
+            pytest.skip(record.decided)
         case = self.case
-        if case.reference is not None and settings_of(self.config).run.calibrate:
+        if case.reference is not None and run.calibrate:
             case = worker_calibrator(self.config).calibrate(case)
-        outcome = worker_sandbox(self.config).run_test(case, self.test)
+        outcome = worker_sandbox(self.config).run_test(case, self.test, self._then(run.calibrate))
         self.outcome = outcome
+        if record is not None and run.early_stop and decides_reward(outcome.verdict):
+            record.decided = early_stop_reason(self.name, outcome.verdict)
         self.user_properties.extend([
             ("verdict", outcome.verdict.value), ("time_s", outcome.time_s),
             ("record", case.id), ("problem_id", case.problem_id), ("time_limit", case.limit_for(self.test)),
@@ -238,6 +250,14 @@ class CodeverifyItem(pytest.Item):
         if outcome.verdict is Verdict.SE:
             # pytrace=False: show the explanation, not a traceback of the plugin (and fast).
             pytest.fail(self._explain(outcome), pytrace=False)
+
+    def _then(self, calibrate: bool) -> tuple[Case, TestSpec] | None:
+        """The next item's test, to start in the sandbox while this one is judged (not when its
+        limit is still to be calibrated: its job is not known yet)."""
+        following = self.next_item
+        if not isinstance(following, CodeverifyItem) or (calibrate and following.case.reference is not None):
+            return None
+        return following.case, following.test
 
     def runtest(self) -> None:
         assert self.outcome is not None

@@ -9,7 +9,7 @@ import pytest
 
 from ..htmlreport.pytest_html_extras import register as register_html_extras
 from . import fixtures
-from .collection import JsonlFile
+from .collection import CodeverifyItem, JsonlFile
 from .options import SETTINGS_KEY, add_options, from_config, option
 from .reporting import HEADS_KEY, RewardReporter, collected_heads, mark_invalid_record
 from .worker import close_worker_sandbox, describe_worker_backend
@@ -21,6 +21,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def _enabled(config: pytest.Config) -> bool:
     return bool(option(config, "codeverify"))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    # With -n and no --dist of the user's, each record's tests go to one worker, in order (not
+    # spread over workers as --dist load would): its sandbox then starts each next test while
+    # the last is judged, and early stop can leave out the rest of a record that failed.
+    if _enabled(config) and getattr(config.option, "numprocesses", None) \
+            and getattr(config.option, "dist", None) == "no":
+        config.option.dist = "loadscope"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -68,3 +78,10 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if SETTINGS_KEY in config.stash and isinstance(workeroutput, dict):
         # An xdist worker: the controller builds rewards lines from these, not from the files.
         workeroutput[HEADS_KEY] = collected_heads(session.items)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    # The item knows what runs next, so its sandbox can start that test's job early.
+    if isinstance(item, CodeverifyItem):
+        item.next_item = nextitem

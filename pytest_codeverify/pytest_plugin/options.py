@@ -44,6 +44,9 @@ OPTIONS: dict[str, tuple[str, str, Any]] = {
                                 str(DEFAULT_MEMORY_LIMIT)),
     "codeverify_reward": ("reward per record: fraction (passed/total) or all (1.0 only if all pass)",
                           "string", "fraction"),
+    "codeverify_early_stop": ("auto, on or off: once a test of a record fails, leave its other tests out (reported "
+                              "as not run); needs --codeverify-reward all (auto: on exactly then)", "string",
+                              "auto"),
     "codeverify_format": (f"dataset format: auto or one of {', '.join(READERS)}", "string", "auto"),
     "codeverify_extract": ("code extraction from responses: strict (fenced blocks only) or lenient",
                            "string", "strict"),
@@ -61,7 +64,7 @@ METAVARS = {"codeverify_bwrap": "PATH",
             "codeverify_candidate": "PATH", "codeverify_rewards": "PATH", "codeverify_problems": "FILE",
             "codeverify_memory_limit": "MIB", "codeverify_time_limit": "SECONDS",
             "codeverify_time_scale": "FACTOR", "codeverify_cache_dir": "DIR", "codeverify_output_limit": "BYTES",
-            "codeverify_pass_k": "K,K"}
+            "codeverify_pass_k": "K,K", "codeverify_early_stop": "auto|on|off"}
 
 
 def add_options(parser: pytest.Parser) -> None:

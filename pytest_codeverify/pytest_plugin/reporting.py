@@ -23,7 +23,7 @@ import pytest
 
 from ..formats import load_file
 from ..protocol import Verdict
-from ..rewards import head_line, pass_at_k, test_entry, unreadable_line
+from ..rewards import head_line, not_run_entry, pass_at_k, test_entry, unreadable_line
 from ..text import encodable
 from .collection import CaseCollector, InvalidRecord, node_names
 from .fixtures import REPORT_PROPERTY
@@ -61,7 +61,7 @@ class TestResult:
     """What the controller learned about one test item."""
 
     __test__ = False
-    verdict: Verdict
+    verdict: Verdict | None  # None: the test did not run (early stop); ``message`` says why
     time_s: float = 0.0
     message: str = ""
     evidence: dict[str, Any] = field(default_factory=dict)  # a failing test's input, expected, got, ...
@@ -156,7 +156,9 @@ class RewardReporter:
         if not is_dataset(report.nodeid) or "::" not in report.nodeid:
             return
         props = dict(report.user_properties)
-        if "verdict" in props and (report.when == "call" or (report.when == "setup" and not report.passed)):
+        if "not_run" in props and report.skipped:
+            self.results[report.nodeid] = TestResult(None, 0.0, str(props["not_run"]))
+        elif "verdict" in props and (report.when == "call" or (report.when == "setup" and not report.passed)):
             self.results[report.nodeid] = TestResult(Verdict(str(props["verdict"])),
                                                      float(str(props.get("time_s", 0.0))),
                                                      str(props.get("message", "")),
@@ -257,6 +259,9 @@ class RewardReporter:
             if test_id not in self.collected:
                 continue
             result = self.results.get(test_id) or TestResult(Verdict.SE, 0.0, "no result was reported")
+            if result.verdict is None:
+                tests.append(not_run_entry(name, result.message))
+                continue
             tests.append(test_entry(name, result.verdict, result.time_s, result.message, result.evidence,
                                     score=result.score))
             limits[result.time_limit if result.time_limit is not None else float(limit)] = None
@@ -305,6 +310,9 @@ class RewardReporter:
             out.append("  *** NO ISOLATION: candidates ran with rlimits only (--codeverify-backend unisolated) ***")
         if counts:
             out.append("  verdicts: " + ", ".join(f"{v.value} {counts[v.value]}" for v in Verdict if counts[v.value]))
+        if counts[None]:
+            out.append(f"  {counts[None]} test(s) not run: their record's reward was decided by a failing test "
+                       "(early stop, --codeverify-early-stop)")
         unscored = len(cases) - len(scored) - errors
         if unscored:
             out.append(f"  {unscored} record(s) have reward null: a sandbox failure (SE), not the candidate's")
@@ -313,8 +321,8 @@ class RewardReporter:
         out.extend(f"  format: {file_id}: {how}" for file_id, how in self.formats.items())
         out.extend(f"  dataset problem: {problem}: {note}" for problem, note in sorted(problems, key=str))
         out.extend(self._pass_at_k())
-        slow = sorted(((t["time_s"], f"{c['id']}::{t['name']}", t["verdict"]) for c in cases for t in c["tests"]),
-                      reverse=True)[:5]
+        slow = sorted(((t["time_s"], f"{c['id']}::{t['name']}", t["verdict"]) for c in cases for t in c["tests"]
+                       if t["time_s"] is not None), reverse=True)[:5]
         if slow and slow[0][0] > 0:
             out.append("  slowest: " + ", ".join(f"{name} {seconds:.3f}s {verdict}" for seconds, name, verdict in slow))
         if self.settings.run.rewards_path is not None:

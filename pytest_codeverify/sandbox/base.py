@@ -61,31 +61,87 @@ class Sandbox(abc.ABC):
         self.artefacts: dict[str, str | None] = {}
         #: The runner's last result frame as received (fields beyond :class:`RawResult`'s).
         self.last_message: dict[str, Any] = {}
+        #: The job in the runner, if any: (id, job, deadline of its result).
+        self._ahead: tuple[int, Job, float] | None = None
 
     @property
     @abc.abstractmethod
     def description(self) -> str:
         """One line for the run's header: the backend and the isolation in force."""
 
-    def run(self, job: Job) -> RawResult:
-        """Run one job. Raises :class:`SandboxError` when the sandbox itself failed."""
+    def run(self, job: Job, follow: Job | None = None) -> RawResult:
+        """Run one job. Raises :class:`SandboxError` when the sandbox itself failed.
+
+        ``follow``: a job likely to be asked for next (the next test). It is sent the moment
+        this job's result has arrived, so the runner executes it while the caller judges this
+        result; a later :meth:`run` of an equal job takes its result instead of running it
+        again. Only one job is ever in the runner at a time, so limits and measurements stay
+        per job.
+        """
         if not self._started:
             self.start()
         if job.language != "python":
             from .compiled import run_program  # compile once, then run (languages other than Python)
 
             return run_program(self, job)
-        return self.exchange(job)
+        result = self._take(job)
+        if result is None:
+            result = self.exchange(job)
+        if follow is not None and follow.language == "python":
+            try:
+                self._submit(follow)
+            except SandboxError:
+                pass  # the sandbox restarted; the follow-up runs again when asked for
+        return result
 
     def exchange(self, job: Job, fields: dict[str, Any] | None = None) -> RawResult:
         """Send one job frame (with extra ``fields``) to the started runner; its raw result."""
+        self._settle()
+        self._submit(job, fields)
+        result = self._receive()
+        assert result is not None
+        return result
+
+    def _take(self, job: Job) -> RawResult | None:
+        """The result of ``job`` if it was sent ahead as a follow-up (waiting for it if needed);
+        ``None`` (after settling whatever else was ahead) when it was not."""
+        if self._ahead is not None and self._ahead[1] == job:
+            return self._receive()
+        self._settle()
+        return None
+
+    def _settle(self) -> None:
+        """Wait for a job sent ahead that nobody asked for, and drop its result."""
+        if self._ahead is not None:
+            try:
+                self._receive()
+            except SandboxError:
+                pass  # that job's failure is nobody's verdict; the sandbox restarted already
+
+    def _submit(self, job: Job, fields: dict[str, Any] | None = None) -> None:
+        """Send ``job``; it is then the one job in the runner (see :meth:`_receive`)."""
         self._next_id += 1
         job_id = self._next_id
         try:
             extra = {**self._before_job(job), **(fields or {})}
             self._send(job.to_frames(job_id, extra))
-            # A job starved of CPU may run past its wall limit, up to wall_cap (see the runner).
-            message = self._wait_frame(time.monotonic() + wall_cap(job.cpu_limit, job.wall_limit) + RESULT_GRACE_S)
+        except SandboxError:
+            self._restart()
+            raise
+        except BaseException:
+            self._restart(start=False)
+            raise
+        # A job starved of CPU may run past its wall limit, up to wall_cap (see the runner).
+        self._ahead = (job_id, job, time.monotonic() + wall_cap(job.cpu_limit, job.wall_limit) + RESULT_GRACE_S)
+
+    def _receive(self) -> RawResult | None:
+        """The raw result of the job in the runner (``None`` when there is none)."""
+        if self._ahead is None:
+            return None
+        job_id, job, deadline = self._ahead
+        try:
+            message = self._wait_frame(deadline)
+            self._ahead = None
             if message.get("id") != job_id:
                 raise SandboxError(f"runner answered job {message.get('id')} instead of {job_id}")
             if message.get("error"):
@@ -128,6 +184,7 @@ class Sandbox(abc.ABC):
 
     def close(self) -> None:
         """Stop the runner and release everything the sandbox holds."""
+        self._ahead = None
         if self._started:
             self._started = False
             self._stop()

@@ -86,19 +86,94 @@ def _place_fds(fds: tuple[int, ...]) -> None:
     os.closerange(count, 65536)
 
 
-def _process_setup(job: dict[str, Any], work_dir: str, fds: tuple[int, ...]) -> None:
-    """What every process of a job gets: its own session, default signals, ``fds`` as fds 0, 1,
-    2, ..., the job's limits, a clean environment and fresh standard streams."""
-    os.setsid()
+#: What every job's process starts from, prepared once in the runner by :func:`prepare_template`
+#: (a forked child inherits it): doing this work once per runner instead of once per job halves
+#: the cost of a trivial job, since a child's every write to a page the runner owns copies it.
+_TEMPLATE: dict[str, Any] = {}
+#: Signals every process of a job resets, whatever the runner found at start.
+_ALWAYS_RESET = (signal.SIGPIPE, signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGXFSZ, signal.SIGCHLD)
+
+
+def job_environment(work_dir: str) -> dict[str, str]:
+    """The environment of every job's process: the same few variables, whatever the runner had."""
+    return {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": work_dir, "LANG": "C.UTF-8",
+            "TMPDIR": work_dir, "PYTHONIOENCODING": "utf-8"}
+
+
+def prepare_template(work_dir: str) -> None:
+    """Prepare, in the runner and once, what :func:`_process_setup` would otherwise build in every
+    job's process: the job environment (the runner's own environment becomes it; the runner
+    reads none) and the list of signals whose disposition is not the default."""
+    os.environ.clear()
+    os.environ.update(job_environment(work_dir))
+    changed: set[int] = set(_ALWAYS_RESET)
     for number in range(1, signal.NSIG):
+        if number in (signal.SIGKILL, signal.SIGSTOP):
+            continue
+        try:
+            if signal.getsignal(number) is not signal.SIG_DFL:
+                changed.add(number)
+        except (OSError, ValueError):
+            continue
+    _TEMPLATE.update(work_dir=work_dir, signals=sorted(changed), streams=_template_streams())
+
+
+def _new_streams() -> tuple[io.TextIOWrapper, io.TextIOWrapper, io.TextIOWrapper]:
+    """Standard streams over fds 0, 1 and 2, as a normal interpreter makes them."""
+    return (io.TextIOWrapper(open(0, "rb", closefd=False), encoding="utf-8", errors="surrogateescape",
+                             newline="\n"),
+            io.TextIOWrapper(open(1, "wb", closefd=False), encoding="utf-8", errors="surrogateescape",
+                             newline="\n"),
+            io.TextIOWrapper(open(2, "wb", closefd=False), encoding="utf-8", errors="backslashreplace",
+                             newline="\n", line_buffering=True))
+
+
+def _template_streams() -> tuple[io.TextIOWrapper, io.TextIOWrapper, io.TextIOWrapper] | None:
+    """The standard streams of every job's process, made once: over the kinds of files a job's
+    process has on fds 0-2 (a memfd, then two pipes), so that what the streams learn of their
+    files when made (seekable or not, position, block size) is what they would learn there.
+    The runner never uses them; each child gets its own pristine copy by forking."""
+    saved: list[int] = []
+    made: list[int] = []
+    try:
+        saved = [os.dup(fd) for fd in (0, 1, 2)]
+        stdin = os.memfd_create("stdin", 0)
+        made.append(stdin)
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        made += [out_r, out_w, err_r, err_w]
+        for fd, source in zip((0, 1, 2), (stdin, out_w, err_w), strict=True):
+            os.dup2(source, fd)
+        return _new_streams()
+    except OSError:
+        return None
+    finally:
+        for fd, copy in zip((0, 1, 2), saved, strict=False):
+            os.dup2(copy, fd)
+            os.close(copy)
+        for fd in made:
+            os.close(fd)
+
+
+def _reset_signals() -> None:
+    """Default dispositions for every signal the runner had changed (all of them when no template
+    was prepared); ``SIGPIPE`` ignored, as in a normal interpreter (``BrokenPipeError``)."""
+    numbers = _TEMPLATE.get("signals") or range(1, signal.NSIG)
+    for number in numbers:
         if number in (signal.SIGKILL, signal.SIGSTOP):
             continue
         try:
             signal.signal(number, signal.SIG_DFL)
         except (OSError, ValueError):
             pass
-    # As in a normal interpreter: SIGPIPE ignored (BrokenPipeError).
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+
+
+def _process_setup(job: dict[str, Any], work_dir: str, fds: tuple[int, ...]) -> None:
+    """What every process of a job gets: its own session, default signals, ``fds`` as fds 0, 1,
+    2, ..., the job's limits, a clean environment and fresh standard streams."""
+    os.setsid()
+    _reset_signals()
     _place_fds(fds)
     cpu = max(1, math.ceil(float(job.get("cpu_limit", 2))))
     _set_limit(resource.RLIMIT_CPU, cpu, cpu + 1)
@@ -110,16 +185,14 @@ def _process_setup(job: dict[str, Any], work_dir: str, fds: tuple[int, ...]) -> 
     if job.get("nproc_rlimit"):
         _set_limit(resource.RLIMIT_NPROC, int(job["nproc_rlimit"]))
     os.chdir(work_dir)
-    os.environ.clear()
-    os.environ.update({"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": work_dir, "LANG": "C.UTF-8",
-                       "TMPDIR": work_dir, "PYTHONIOENCODING": "utf-8"})
-    sys.stdin = sys.__stdin__ = io.TextIOWrapper(  # type: ignore[misc]
-        open(0, "rb", closefd=False), encoding="utf-8", errors="surrogateescape", newline="\n")
-    sys.stdout = sys.__stdout__ = io.TextIOWrapper(  # type: ignore[misc]
-        open(1, "wb", closefd=False), encoding="utf-8", errors="surrogateescape", newline="\n")
-    sys.stderr = sys.__stderr__ = io.TextIOWrapper(  # type: ignore[misc]
-        open(2, "wb", closefd=False), encoding="utf-8", errors="backslashreplace", newline="\n",
-        line_buffering=True)
+    if _TEMPLATE.get("work_dir") != work_dir:  # no template: build the environment here
+        os.environ.clear()
+        os.environ.update(job_environment(work_dir))
+    # The runner's untouched template streams when it made them (used once per process: each
+    # job's process is forked from the runner), else new ones.
+    streams = _TEMPLATE.pop("streams", None) or _new_streams()
+    sys.stdin, sys.stdout, sys.stderr = streams
+    sys.__stdin__, sys.__stdout__, sys.__stderr__ = streams  # type: ignore[misc]
     sys.argv = [SCRIPT_NAME]
 
 
@@ -135,9 +208,12 @@ def _child_setup(job: dict[str, Any], work_dir: str, stdin_fd: int, out_w: int, 
     # Its own process: the candidate may read its /proc entries, as any program may.
     _set_dumpable(1)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # SIGINT -> KeyboardInterrupt
-    try:
-        with open("/proc/self/oom_score_adj", "w") as handle:
-            handle.write("1000")
+    try:  # without a Python file object: each object made here costs copied pages
+        adjust = os.open("/proc/self/oom_score_adj", os.O_WRONLY)
+        try:
+            os.write(adjust, b"1000")
+        finally:
+            os.close(adjust)
     except OSError:
         pass
     sys.path[:] = [work_dir] + [p for p in sys.path if p and p != work_dir]

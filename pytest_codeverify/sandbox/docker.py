@@ -387,11 +387,11 @@ class DockerSandbox(Sandbox):
             notes.append(tail)
         return f" ({'; '.join(notes)})" if notes else ""
 
-    def run(self, job: Job) -> RawResult:
+    def run(self, job: Job, follow: Job | None = None) -> RawResult:
         if self.container is None:
             # Create the container with this job's limit, so a single-limit run never updates it.
             self._memory_mb = job.memory_limit_mb
-        return super().run(job)
+        return super().run(job, follow)
 
     def _before_job(self, job: Job) -> dict[str, Any]:
         if job.memory_limit_mb != self._memory_mb:

@@ -46,6 +46,7 @@ from .cgroups import Cgroup
 
 #: Processes (and threads) one job may have at once.
 PIDS_MAX = 128
+_MIB = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,7 @@ class LocalSandbox(Sandbox):
         self._work_root: str | None = None
         self._stderr: Any = None
         self._oom_before = 0
+        self._oom_seen: int | None = None  # the cgroup's OOM kill count after the last job
         #: Whether the runner's oom_score_adj is -1000 (see :meth:`_protect_runner`).
         self.oom_protected = False
 
@@ -171,6 +173,7 @@ class LocalSandbox(Sandbox):
     def _start(self) -> None:
         argv = self._argv()
         self._session_base = None
+        self._oom_seen = None
         if self.caps.cgroups:
             Cgroup.remove_orphans()
             self._cgroup = Cgroup.create(Cgroup.owned_name(uuid.uuid4().hex[:8]), PIDS_MAX)
@@ -276,10 +279,14 @@ class LocalSandbox(Sandbox):
                     self._session_base = self._cgroup.memory_usage()
                 base = self._session_base
             else:
-                base = self._cgroup.memory_usage()
+                # Rounded up to a whole MiB, so that the limit to write changes only when the
+                # runner's own use does, not with every page it touches.
+                base = -(-self._cgroup.memory_usage() // _MIB) * _MIB
             try:
                 self._cgroup.set_memory_limit(base + limit)
-                self._oom_before = self._cgroup.oom_kills()
+                if self._oom_seen is None:
+                    self._oom_seen = self._cgroup.oom_kills()
+                self._oom_before = self._oom_seen
             except OSError as exc:
                 raise SandboxError(f"cannot set the memory limit: {exc}") from exc
             return {}
@@ -292,7 +299,10 @@ class LocalSandbox(Sandbox):
             # Without a PID namespace the runner cannot reach processes that left its session
             # (a double-forked daemon); the cgroup still holds them.
             self._cgroup.empty(spare=self._proc.pid)
-        return self._cgroup.oom_kills() > self._oom_before
+        # Read once per job: nothing runs between one job's end and the next one's start
+        # but the runner, so this count is also the next job's starting point.
+        self._oom_seen = self._cgroup.oom_kills()
+        return self._oom_seen > self._oom_before
 
 
 class UnisolatedSandbox(LocalSandbox):

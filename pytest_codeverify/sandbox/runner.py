@@ -29,7 +29,7 @@ from collections.abc import Callable
 from ..config import STARVED_MIN_SHARE, STARVED_WINDOW_S, wall_cap
 from ..protocol import STATUSES, hello_message, read_frame, write_all, write_frame
 from . import assertion, child, programs, seccomp, session_child, stubs, workarea
-from .cleanup import _empty_dir, _remove_sysv_ipc
+from .cleanup import EmptyProof, _empty_dir, _remove_sysv_ipc, tmpfs_mounts
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # never at run time: the runner imports nothing it does not use
@@ -121,6 +121,8 @@ class Runner:
         # Only inside its own namespaces may the runner wipe shared places and signal -1.
         self.isolated = isolated
         self.is_init = os.getpid() == 1
+        child.prepare_template(self.work_dir)
+        self.empty = EmptyProof(tmpfs_mounts() if isolated else set())
 
     def serve(self) -> None:
         write_frame(self.out_fd, hello_message(self.is_init, sys.version.split()[0]))
@@ -359,14 +361,19 @@ class Runner:
         self.sweep()
         # The work directory itself is kept (creating it anew costs more than the job's own
         # setup), but only while it is still the runner's real directory, not a candidate's
-        # replacement or symlink; everything in and beside it goes.
-        _empty_dir(self.work_root, keep=self.work_dir)
+        # replacement or symlink; everything in and beside it goes. A place proven untouched
+        # since its last cleanup is not swept again (most jobs write nothing).
+        kept = (os.path.basename(self.work_dir),)
+        if not self.empty.unchanged(self.work_root, kept):
+            _empty_dir(self.work_root, keep=self.work_dir)
+            self.empty.record(self.work_root, kept)
         if self.isolated:
             # The IPC namespace outlives jobs too: shared memory, semaphores and message queues
             # left by one test must not reach the next.
             for shared in ("/dev/shm", "/dev/mqueue"):
-                if os.path.isdir(shared):
+                if os.path.isdir(shared) and not self.empty.unchanged(shared):
                     _empty_dir(shared)
+                    self.empty.record(shared)
             _remove_sysv_ipc()
 
     def prepare_workdir(self) -> None:

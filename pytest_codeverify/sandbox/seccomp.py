@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import errno
 import os
-import platform
 import struct
 
 # Classic BPF opcodes and seccomp constants (linux/filter.h, linux/seccomp.h, linux/audit.h).
@@ -111,7 +110,7 @@ def _insn(code: int, k: int, jt: int = 0, jf: int = 0) -> bytes:
 
 def build(machine: str | None = None) -> bytes:
     """The filter program for ``machine`` (default: this one), as packed ``sock_filter`` structs."""
-    machine = machine or platform.machine()
+    machine = machine or os.uname().machine
     if machine not in ARCHES:
         raise SeccompError(f"no seccomp filter for the {machine} architecture (supported: {', '.join(ARCHES)})")
     audit_arch, numbers, x32 = ARCHES[machine]

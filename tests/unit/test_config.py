@@ -94,7 +94,7 @@ OPTIONS: dict[str, Any] = {
     "codeverify_backend": "local", "codeverify_image": None, "codeverify_rewards": "out.jsonl",
     "codeverify_reward": "all", "codeverify_format": "mbpp", "codeverify_time_limit": "1.5",
     "codeverify_memory_limit": "256", "codeverify_output_limit": 4096, "codeverify_extract": "lenient",
-    "codeverify_pass_k": "1,10", "codeverify_problems": None,
+    "codeverify_pass_k": "1,10", "codeverify_problems": None, "codeverify_early_stop": "auto",
 }
 
 
@@ -107,7 +107,22 @@ def test_run_config_from_options() -> None:
     config = from_options()
     assert config == RunConfig(backend="local", image=DEFAULT_IMAGE, rewards_path=Path("out.jsonl"),
                                reward_mode="all", format="mbpp", time_limit=1.5, memory_limit=256,
-                               output_limit=4096, lenient_extraction=True, pass_k=(1, 10), problems_path=None)
+                               output_limit=4096, lenient_extraction=True, pass_k=(1, 10), problems_path=None,
+                               early_stop=True)
+
+
+@pytest.mark.parametrize(("reward", "value", "expected"), [
+    ("all", "auto", True), ("all", None, True), ("all", "off", False), ("all", "on", True),
+    ("fraction", "auto", False), ("fraction", "off", False), ("fraction", None, False)])
+def test_early_stop_is_on_in_all_mode_unless_turned_off(reward: str, value: Any, expected: bool) -> None:
+    assert from_options(codeverify_reward=reward, codeverify_early_stop=value).early_stop is expected
+
+
+def test_early_stop_is_refused_with_a_fraction_reward() -> None:
+    with pytest.raises(ConfigError, match=r"^--codeverify-early-stop: early stop needs .*'all'"):
+        from_options(codeverify_reward="fraction", codeverify_early_stop="on")
+    with pytest.raises(ConfigError, match=r"^--codeverify-early-stop: expected true or false"):
+        from_options(codeverify_reward="all", codeverify_early_stop="sometimes")
 
 
 def test_run_config_defaults() -> None:

@@ -10,7 +10,16 @@ import pytest
 
 from pytest_codeverify.cases import Case, StdioTest
 from pytest_codeverify.protocol import Verdict
-from pytest_codeverify.rewards import case_line, case_verdict, pass_at_k, reward, test_entry, unreadable_line
+from pytest_codeverify.rewards import (
+    case_line,
+    case_verdict,
+    decides_reward,
+    not_run_entry,
+    pass_at_k,
+    reward,
+    test_entry,
+    unreadable_line,
+)
 
 AC, WA, TLE, SE, RE = Verdict.AC, Verdict.WA, Verdict.TLE, Verdict.SE, Verdict.RE
 
@@ -93,6 +102,19 @@ def test_case_line_shape() -> None:
     assert line == {"id": "c#1", "problem_id": "c", "reward": 0.5, "passed": 1, "total": 2, "verdict": "WA",
                     "tests": entries, "time_limit": 2.0}
     json.dumps(line)  # a line is plain JSON
+
+
+def test_case_line_with_tests_not_run() -> None:
+    entries = [test_entry("a", AC, 0.1), test_entry("b", WA, 0.2), not_run_entry("c", "not run: decided by b")]
+    line = case_line(make_case(), entries, "all")
+    assert (line["reward"], line["passed"], line["total"], line["verdict"], line["not_run"]) == (0.0, 1, 3, "WA", 1)
+    assert line["tests"][2] == {"name": "c", "verdict": None, "time_s": None, "not_run": "not run: decided by b"}
+    json.dumps(line)
+
+
+@pytest.mark.parametrize(("verdict", "decides"), [(v, v not in (AC, Verdict.SE)) for v in Verdict])
+def test_only_a_candidates_failure_decides_an_all_or_nothing_reward(verdict: Verdict, decides: bool) -> None:
+    assert decides_reward(verdict) is decides
 
 
 def test_case_line_reward_mode_and_extra() -> None:
