@@ -137,3 +137,25 @@ def test_items_share_their_case_and_make_empty_containers_on_use(pytester: pytes
     assert first.user_properties == [("verdict", "AC")]
     assert "_lazy_user_properties" not in second.__dict__ and second.user_properties == []
     config._ensure_unconfigure()
+
+
+def test_cases_no_worker_described_are_read_from_the_file(pytester: pytest.Pytester) -> None:
+    """When no worker delivers the cases' heads (all lost), the controller reads the file for them."""
+    pytest.importorskip("xdist")
+    pytester.makeconftest('''
+import pytest
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session):
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None:
+        output.pop("codeverify_heads", None)  # as if every worker was lost before its end
+''')
+    data = write_jsonl(pytester.path / "data.jsonl", RECORDS)
+    common = ["--codeverify", "--codeverify-backend", "local", "-p", "no:cacheprovider", str(data)]
+    spread = pytester.runpytest_subprocess(*common, "-n", "2", "--codeverify-rewards", "spread.out")
+    serial = pytester.runpytest_subprocess(*common, "--codeverify-rewards", "serial.out")
+    assert spread.ret == serial.ret == 1
+    lines = without_times(read_jsonl(pytester.path / "spread.out"))
+    assert lines == without_times(read_jsonl(pytester.path / "serial.out"))
+    assert [x["id"] for x in lines] == ["add", "2", "sub", "add", "crash"]
