@@ -7,7 +7,7 @@ the engine runs them. Nothing here runs code.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import config, languages
@@ -55,7 +55,7 @@ class Compare:
     @classmethod
     def parse(cls, value: Any) -> Compare:
         if value is None:
-            return cls()
+            return TOKENS
         if isinstance(value, str) and value in COMPARE_MODES:
             return cls(value)
         if isinstance(value, dict) and set(value) == {"float"}:
@@ -69,7 +69,11 @@ class Compare:
         return f"float({self.tolerance:g})" if self.mode == "float" else self.mode
 
 
-@dataclass(frozen=True)
+#: The default comparison, one object shared by every case that does not choose its own.
+TOKENS = Compare()
+
+
+@dataclass(frozen=True, slots=True)  # slots: a dataset holds one per test (100,000s)
 class StdioTest:
     """Feed ``input`` on stdin; judge stdout against ``output``."""
 
@@ -145,7 +149,7 @@ class Case:
     entry_point: str | None = None
     time_limit: float = DEFAULT_TIME_LIMIT
     memory_limit: int = DEFAULT_MEMORY_LIMIT
-    compare: Compare = field(default_factory=Compare)
+    compare: Compare = TOKENS
     setup_code: str = ""
     path: str = ""
     line: int = 0

@@ -16,8 +16,8 @@ from .protocol import Verdict
 if TYPE_CHECKING:
     from .cases import Case
 
-__all__ = ["REWARD_MODES", "case_line", "case_verdict", "not_run_entry", "pass_at_k", "reward", "test_entry",
-           "unreadable_line"]
+__all__ = ["REWARD_MODES", "case_head", "case_line", "case_verdict", "head_line", "not_run_entry", "pass_at_k",
+           "reward", "test_entry", "unreadable_line"]
 
 
 def case_verdict(verdicts: Sequence[Verdict]) -> Verdict:
@@ -95,31 +95,52 @@ def decides_reward(verdict: Verdict) -> bool:
     return verdict is not Verdict.AC and verdict is not Verdict.SE
 
 
+def case_head(case: Case) -> dict[str, Any]:
+    """What a case's rewards line says about the case itself, as JSON values: it can travel
+    where the case cannot (from a pytest-xdist worker to the controller) and weighs far less."""
+    head: dict[str, Any] = {"id": case.id, "problem_id": case.problem_id, "time_limits": case.time_limits()}
+    if case.calibrated_limit is not None:
+        head["calibrated"] = True
+    if case.notes:
+        head["notes"] = list(case.notes)
+    if case.extracted is not None:
+        head["extracted"] = case.extracted
+    if case.code_error:
+        head["code_error"] = case.code_error
+    return head
+
+
 def case_line(case: Case, tests: Iterable[dict[str, Any]], reward_mode: str = "fraction",
               extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """The rewards line of a case whose tests ran: entries from :func:`test_entry`."""
+    return head_line(case_head(case), tests, reward_mode, extra)
+
+
+def head_line(head: dict[str, Any], tests: Iterable[dict[str, Any]], reward_mode: str = "fraction",
+              extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The rewards line of a case known by its :func:`case_head`: entries from :func:`test_entry`."""
     entries = list(tests)
     ran = [t for t in entries if t["verdict"] is not None]  # the others did not run (early stop)
     verdicts = [Verdict(t["verdict"]) for t in ran]
     scores = [t.get("score") for t in ran]
     line: dict[str, Any] = {
-        "id": case.id, "problem_id": case.problem_id, "reward": reward(verdicts, reward_mode, scores),
+        "id": head["id"], "problem_id": head["problem_id"], "reward": reward(verdicts, reward_mode, scores),
         "passed": sum(v is Verdict.AC for v in verdicts), "total": len(entries),
         "verdict": case_verdict(verdicts).value, "tests": entries,
     }
     if len(ran) < len(entries):
         line["not_run"] = len(entries) - len(ran)
-    limits = case.time_limits()
+    limits = head["time_limits"]
     # The CPU limit the tests ran under (scaled and calibrated): a list where tests differ.
-    line["time_limit"] = limits[0] if len(limits) == 1 else limits
-    if case.calibrated_limit is not None:
+    line["time_limit"] = limits[0] if len(limits) == 1 else list(limits)
+    if head.get("calibrated"):
         line["calibrated"] = True
-    if case.notes:
-        line["dataset_problems"] = list(case.notes)
-    if case.extracted is not None:
-        line["extracted"] = case.extracted
-    if case.code_error:
-        line["error"] = case.code_error
+    if head.get("notes"):
+        line["dataset_problems"] = list(head["notes"])
+    if head.get("extracted") is not None:
+        line["extracted"] = head["extracted"]
+    if head.get("code_error"):
+        line["error"] = head["code_error"]
     line.update(extra or {})
     return line
 

@@ -82,3 +82,33 @@ def test_lines_stream_out_before_the_input_is_read(tmp_path: Path) -> None:
         rest = list(pool.map([]))
     assert rest == []
     json.dumps(first)
+
+
+def test_an_input_far_larger_than_the_window_holds_only_the_window(tmp_path: Path) -> None:
+    """Records are read only as results go out: never more in flight than the pool's window."""
+    from pytest_codeverify.executors.local import LocalPool
+    from pytest_codeverify.formats import load_file
+
+    data = write_jsonl(tmp_path / "d.jsonl", records(600))
+    read = 0
+    written = 0
+    most_held = 0
+
+    def items():  # type: ignore[no-untyped-def]
+        nonlocal read, most_held
+        for record in load_file(data):
+            read += 1
+            most_held = max(most_held, read - written)
+            if record.error is None:
+                yield from record.cases
+            else:
+                yield {"id": record.id, "reward": None}
+
+    with LocalPool(2, backend="local") as pool:
+        window = pool.workers * pool.WINDOW_PER_WORKER
+        ids = []
+        for line in pool.map(items()):
+            written += 1
+            ids.append(line["id"])
+    assert len(ids) == 600 and ids[:3] == ["r0", "r1", "r2"]
+    assert most_held <= window + 1  # the window, and the record being read

@@ -45,6 +45,13 @@ def register(parser: argparse.ArgumentParser) -> None:
                         help="CPU seconds per call in a tool session, unless the call sets its own (default 10)")
     parser.add_argument("--session-memory-limit", type=int, default=512,
                         help="memory of a tool session in MiB, across its calls (default 512)")
+    parser.add_argument("--ray", metavar="ADDRESS", default=None,
+                        help="verify records (/verify, /verify/batch) on the Ray cluster at ADDRESS (auto, or "
+                             'HOST:PORT); /execute and tool sessions stay here. Needs pip install '
+                             '"pytest-codeverify[ray]"')
+    parser.add_argument("--ray-workers", type=int, default=None,
+                        help="actors on the Ray cluster, each with a warm sandbox "
+                             "(default: one per CPU of the cluster)")
     parser.add_argument("--log-level", default="warning", choices=("critical", "error", "warning", "info", "debug"))
     parser.set_defaults(run=run)
 
@@ -58,8 +65,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"codeverify serve cannot import its dependencies (reinstall pytest-codeverify): {exc}",
               file=sys.stderr)
         return 2
-    if args.workers < 1 or args.max_queue < 0 or args.max_sessions < 1:
-        print("--workers and --max-sessions must be at least 1, --max-queue at least 0", file=sys.stderr)
+    bad_ray_workers = args.ray_workers is not None and args.ray_workers < 1
+    if args.workers < 1 or args.max_queue < 0 or args.max_sessions < 1 or bad_ray_workers:
+        print("--workers, --ray-workers and --max-sessions must be at least 1, --max-queue at least 0",
+              file=sys.stderr)
         return 2
     if not (args.session_idle_timeout > 0 and args.session_time_limit > 0 and args.session_memory_limit > 0):
         print("--session-idle-timeout, --session-time-limit and --session-memory-limit must be positive",
@@ -85,9 +94,16 @@ def run(args: argparse.Namespace) -> int:
     config = ServerConfig(backend=args.backend, image=args.image, bwrap=args.bwrap,
                           workers=args.workers, max_queue=args.max_queue, token=token,
                           sessions=sessions, defaults=Defaults(time_scale=scale), calibrate=args.calibrate,
-                          cache_dir=args.cache_dir or None)
+                          cache_dir=args.cache_dir or None, ray_address=args.ray, ray_workers=args.ray_workers)
+    try:  # the cluster is joined now, so a wrong address or a missing extra is said before serving
+        app = create_app(config, pool)
+    except (RuntimeError, ConnectionError, ValueError) as exc:
+        print(f"codeverify serve: {exc}", file=sys.stderr)
+        return 2
+    cluster = app.state.ctx.cluster
+    where = f", records on {cluster.workers} Ray actor(s) at {args.ray}" if cluster is not None else ""
     calibrating = f", calibrating limits (cache {args.cache_dir or 'in memory'})" if args.calibrate else ""
     print(f"codeverify serve: http://{args.host}:{args.port} backend {args.backend} ({pool.description}), "
-          f"{args.workers} sandbox(es), queue {args.max_queue}{calibrating}", file=sys.stderr, flush=True)
-    uvicorn.run(create_app(config, pool), host=args.host, port=args.port, log_level=args.log_level)
+          f"{args.workers} sandbox(es), queue {args.max_queue}{where}{calibrating}", file=sys.stderr, flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     return 0

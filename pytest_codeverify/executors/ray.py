@@ -9,12 +9,15 @@ nodes that are left; a case whose retries are exhausted gets ``SE`` on every tes
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
 from itertools import count
 from typing import Any
 
 from ..cases import Case
 from ..config import DEFAULT_IMAGE
+from ..judge import Outcome
 from ..protocol import Verdict
 from ..rewards import case_line, test_entry
 from .base import Executor, WorkItem, ordered
@@ -42,6 +45,15 @@ class _Verifier:
     def verify(self, case: Case) -> dict[str, Any]:
         return self._sandbox.verify_case(case).to_dict()
 
+    def outcomes(self, case: Case) -> list[Outcome]:
+        """Each test's outcome, for callers that build their own answer (the HTTP server)."""
+        try:  # fraction mode: every test runs (no early stop), as on the server's own pool
+            report = self._sandbox.verify_case(case, reward_mode="fraction")
+            return [test.outcome if test.outcome is not None else Outcome(Verdict.SE, "the test did not run")
+                    for test in report.tests]
+        except Exception as exc:  # an infrastructure failure is SE, never a wrong answer
+            return [Outcome(Verdict.SE, f"internal error: {type(exc).__name__}: {exc}") for _ in case.tests]
+
     def close(self) -> None:
         self._sandbox.close()
 
@@ -49,6 +61,11 @@ class _Verifier:
         import ray
 
         return str(ray.get_runtime_context().get_node_id())
+
+
+def lost_outcomes(case: Case, error: str) -> list[Outcome]:
+    """The outcomes of a case the cluster could not run: ``SE`` on every test."""
+    return [Outcome(Verdict.SE, error) for _ in case.tests]
 
 
 def lost_line(case: Case, reward_mode: str, error: str) -> dict[str, Any]:
@@ -77,6 +94,9 @@ class RayPool(Executor):
         actor = ray.remote(num_cpus=1, max_restarts=0, scheduling_strategy="SPREAD")(_Verifier)
         self._actors = [actor.remote(options) for _ in range(workers)]
         self._dead: set[int] = set()
+        # Retries run in Ray's callback thread while the caller submits: both pick actors.
+        self._lock = threading.Lock()
+        self._turn = count()
 
     @property
     def workers(self) -> int:
@@ -91,38 +111,53 @@ class RayPool(Executor):
         """The node each actor runs on (for tests and the scaling benchmark)."""
         return list(self._ray.get([a.node_id.remote() for a in self._actors]))
 
-    def map(self, items: Iterable[WorkItem]) -> Iterator[dict[str, Any]]:
-        turn = count()
+    def submit(self, case: Case, method: str = "verify",
+               lost: Callable[[Case, str], Any] | None = None) -> Future[Any]:
+        """Run ``method`` of an actor on ``case`` (``verify``: its rewards line; ``outcomes``: its
+        tests' outcomes) and return a future of the answer, never of an exception: when an actor
+        is lost with its node the case is sent to another, and when retries run out (or no actor
+        is left) the answer is ``lost(case, error)``, SE on every test by default."""
+        answer: Future[Any] = Future()
+        give_up = lost or (lambda c, error: lost_line(c, self._reward_mode, error))
+        self._attempt(case, method, give_up, answer, TASK_RETRIES)
+        return answer
 
-        def live() -> list[Any]:
-            return [actor for actor in self._actors if id(actor) not in self._dead]
+    def _attempt(self, case: Case, method: str, give_up: Callable[[Case, str], Any], answer: Future[Any],
+                 retries: int, error: str = "no live actor is left on the cluster") -> None:
+        actor = self._next_actor()
+        if actor is None:
+            answer.set_result(give_up(case, error))
+            return
+        ref = getattr(actor, method).remote(case)
 
-        def submit(case: Case) -> tuple[Case, Any, Any]:
-            actors = live()
-            if not actors:
-                return case, None, None
-            actor = actors[next(turn) % len(actors)]
-            return case, actor, actor.verify.remote(case)
-
-        def result(submitted: tuple[Case, Any, Any]) -> dict[str, Any]:
-            case, actor, ref = submitted
-            error = "no live actor is left on the cluster"
-            for _attempt in range(TASK_RETRIES + 1):
-                if ref is None:
-                    break
-                try:
-                    return dict(self._ray.get(ref))
-                except self._ray.exceptions.RayActorError as exc:
-                    # Its node (or process) is gone: run the case again on an actor that is left.
+        def done(future: Future[Any]) -> None:
+            try:
+                answer.set_result(future.result())
+            except self._ray.exceptions.RayActorError as exc:
+                # Its node (or process) is gone: run the case again on an actor that is left.
+                with self._lock:
                     self._dead.add(id(actor))
-                    error = f"lost on the cluster: {type(exc).__name__}"
-                    _case, actor, ref = submit(case)
-                except self._ray.exceptions.RayError as exc:
-                    error = f"the cluster failed the case: {type(exc).__name__}: {str(exc)[:200]}"
-                    break
-            return lost_line(case, self._reward_mode, error)
+                why = f"lost on the cluster: {type(exc).__name__}"
+                if retries > 0:
+                    self._attempt(case, method, give_up, answer, retries - 1, why)
+                else:
+                    answer.set_result(give_up(case, why))
+            except self._ray.exceptions.RayError as exc:
+                answer.set_result(give_up(case, f"the cluster failed the case: {type(exc).__name__}: "
+                                                 f"{str(exc)[:200]}"))
+            except BaseException as exc:  # whatever else: the waiting caller must hear of it
+                answer.set_exception(exc)
 
-        return ordered(items, submit, result, self.workers * self.WINDOW_PER_WORKER)
+        ref.future().add_done_callback(done)
+
+    def _next_actor(self) -> Any:
+        with self._lock:
+            actors = [actor for actor in self._actors if id(actor) not in self._dead]
+            return actors[next(self._turn) % len(actors)] if actors else None
+
+    def map(self, items: Iterable[WorkItem]) -> Iterator[dict[str, Any]]:
+        return ordered(items, self.submit, lambda future: dict(future.result()),
+                       self.workers * self.WINDOW_PER_WORKER)
 
     def close(self) -> None:
         try:  # stop the sandboxes first: killing an actor would leave a container to the sweep

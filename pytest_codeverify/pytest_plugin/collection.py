@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Iterable, Iterator
+import sys
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -15,7 +17,7 @@ from ..evidence import failure_evidence
 from ..formats import Record, load_file
 from ..judge import Outcome
 from ..protocol import Verdict
-from ..rewards import decides_reward, early_stop_reason
+from ..rewards import case_head, decides_reward, early_stop_reason
 from ..sandbox.base import RESULT_GRACE_S
 from ..text import encodable, printable
 from .options import SETTINGS_KEY
@@ -67,19 +69,63 @@ class JsonlFile(pytest.File):
         if not records:
             self.warn(pytest.PytestWarning(f"{self.nodeid}: the file holds no records; nothing to verify"))
             return
-        for _record, case, name, error in node_names(records):
+        for record, case, name, error in node_names(records):
             if case is None:
-                yield InvalidRecord.from_parent(self, name=name, error=error)
+                yield InvalidRecord.from_parent(self, name=name, error=error, record_id=record.id, line=record.line,
+                                                format=record.format)
             else:
                 yield CaseCollector.from_parent(self, name=name, case=case)
+
+
+class LazyContainer:
+    """An attribute pytest gives every node as an empty container, made only when first used.
+
+    pytest sets ``extra_keyword_matches``, ``user_properties`` and ``_report_sections`` to a new
+    empty set or list on each node; with 100,000 items, those empty containers alone weigh over
+    30 MB. Setting one to an empty container of its kind stores nothing; reading it makes (and
+    keeps) one, so code that appends through the attribute works as before.
+    """
+
+    def __init__(self, factory: Callable[[], Any]) -> None:
+        self.factory = factory
+        self.kind = type(factory())
+        self.key = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.key = f"_lazy_{name}"
+
+    # Attributes, not ``node.__dict__``: reading a node's __dict__ would make Python build a
+    # dict object for it, which costs more than the container spared.
+    def __get__(self, node: Any, owner: type | None = None) -> Any:
+        if node is None:
+            return self
+        stored = getattr(node, self.key, None)
+        if stored is None:
+            stored = self.factory()
+            object.__setattr__(node, self.key, stored)
+        return stored
+
+    def __set__(self, node: Any, value: Any) -> None:
+        if type(value) is self.kind and not value and getattr(node, self.key, None) is None:
+            return  # pytest's empty default: made on first use instead
+        object.__setattr__(node, self.key, value)
 
 
 class InvalidRecord(pytest.Collector):
     """A record that could not become a case: a collection error naming file, line and field."""
 
-    def __init__(self, *, error: CaseError | None, **kwargs: Any) -> None:
+    def __init__(self, *, error: CaseError | None, record_id: str = "", line: int = 0, format: str = "",
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.error = error
+        self.record_id = record_id
+        self.line = line
+        self.format = format
+
+    def head(self) -> dict[str, Any]:
+        """What the rewards line of this record needs, as JSON values (it rides on the collection
+        report, so an xdist controller learns it without reading the dataset)."""
+        return {"id": self.record_id, "line": self.line, "format": self.format, "error": str(self.error)}
 
     def collect(self) -> Iterable[pytest.Item | pytest.Collector]:
         raise self.CollectError(str(self.error))
@@ -91,6 +137,9 @@ class InvalidRecord(pytest.Collector):
 class CaseCollector(pytest.Collector):
     """One candidate program with its tests."""
 
+    extra_keyword_matches = LazyContainer(set)
+    _report_sections = LazyContainer(list)
+
     def __init__(self, *, case: Case, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.case = case
@@ -98,10 +147,43 @@ class CaseCollector(pytest.Collector):
         #: early-stop mode: why the remaining tests do not run.
         self.decided = ""
 
+    def head(self) -> dict[str, Any]:
+        """What the rewards line of this case needs, as JSON values: the case's own part (see
+        :func:`~pytest_codeverify.rewards.case_head`), where it is in its file, and its tests'
+        names and limits (for a test that never reported)."""
+        return self.head_of(self.case)
+
+    @staticmethod
+    def head_of(case: Case) -> dict[str, Any]:
+        """:meth:`head` of the collector ``case`` would have."""
+        return {**case_head(case), "line": case.line, "index": case.index, "format": case.format,
+                "tests": {case.test_name(i): case.limit_for(test) for i, test in enumerate(case.tests)}}
+
     def collect(self) -> Iterable[pytest.Item]:
-        for position in range(len(self.case.tests)):
-            yield CodeverifyItem.from_parent(self, name=self.case.test_name(position), case=self.case,
-                                             position=position)
+        case = self.case
+        calibrate = settings_of(self.config).run.calibrate
+        backstops = {backstop(case, test, calibrate) for test in case.tests}
+        # Tests sharing one backstop share its mark too, here on their collector (pytest-timeout
+        # finds it from the item): a mark on each item would be a good part of its memory.
+        shared = len(backstops) == 1
+        if shared:
+            self.add_marker(_timeout_mark(backstops.pop()))
+        for position in range(len(case.tests)):
+            # Interned: most names are test_0, test_1, ... in every case, one string each.
+            yield CodeverifyItem.from_parent(self, name=sys.intern(case.test_name(position)), case=case,
+                                             position=position, shared_backstop=shared)
+
+
+def backstop(case: Case, test: TestSpec, calibrate: bool) -> float:
+    """The pytest-timeout limit of a test: beyond the runner's own wall limit (extended while a
+    job is starved of CPU) and the harness's wait for its answer."""
+    limit = case.limit_for(test)
+    seconds = wall_cap(limit, wall_limit(limit)) + RESULT_GRACE_S + 10
+    if case.reference is not None and calibrate:
+        # The first test of a problem may run its reference through every test first.
+        reference = reference_limit(limit)
+        seconds += len(case.tests) * (wall_cap(reference, wall_limit(reference)) + RESULT_GRACE_S) + seconds
+    return seconds
 
 
 class VerdictFailure(Exception):
@@ -109,25 +191,31 @@ class VerdictFailure(Exception):
 
 
 class CodeverifyItem(pytest.Item):
-    """One test of one case, run in this worker's sandbox."""
+    """One test of one case, run in this worker's sandbox.
 
-    def __init__(self, *, case: Case, position: int, **kwargs: Any) -> None:
+    Holds little of its own: the case (shared by its tests) and its position in it.
+    """
+
+    extra_keyword_matches = LazyContainer(set)
+    own_markers = LazyContainer(list)
+    user_properties = LazyContainer(list)
+    _report_sections = LazyContainer(list)
+    #: The test's outcome, once it ran.
+    outcome: Outcome | None = None
+    #: The item pytest runs after this one (set by the plugin's runtest-protocol hook).
+    next_item: pytest.Item | None = None
+
+    def __init__(self, *, case: Case, position: int, shared_backstop: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.case = case
         self.position = position
-        self.test = case.tests[position]
-        self.outcome: Outcome | None = None
-        #: The item pytest runs after this one (set by the plugin's runtest-protocol hook).
-        self.next_item: pytest.Item | None = None
-        limit = case.limit_for(self.test)
-        # Beyond the runner's own wall limit (extended while a job is starved of CPU) and the
-        # harness's wait for its answer.
-        backstop = wall_cap(limit, wall_limit(limit)) + RESULT_GRACE_S + 10
-        if case.reference is not None and settings_of(self.config).run.calibrate:
-            # The first test of a problem may run its reference through every test first.
-            reference = reference_limit(limit)
-            backstop += len(case.tests) * (wall_cap(reference, wall_limit(reference)) + RESULT_GRACE_S) + backstop
-        self.add_marker(pytest.mark.timeout(backstop, method="signal"))
+        if not shared_backstop:
+            self.add_marker(_timeout_mark(backstop(case, self.test, settings_of(self.config).run.calibrate)))
+
+    @property
+    def test(self) -> TestSpec:
+        """The test this item runs."""
+        return self.case.tests[self.position]
 
     def setup(self) -> None:
         """Run and judge the test; a sandbox failure here makes the item an error, not a failure."""
@@ -215,6 +303,11 @@ class CodeverifyItem(pytest.Item):
 
     def reportinfo(self) -> tuple[Any, int | None, str]:
         return self.path, max(self.case.line - 1, 0), f"{self.case.id}::{self.name}"
+
+
+@functools.lru_cache(maxsize=256)
+def _timeout_mark(seconds: float) -> pytest.MarkDecorator:
+    return pytest.mark.timeout(seconds, method="signal")
 
 
 def _excerpt(text: str, limit: int = 120) -> str:

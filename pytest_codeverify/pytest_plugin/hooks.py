@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -10,7 +11,7 @@ from ..htmlreport.pytest_html_extras import register as register_html_extras
 from . import fixtures
 from .collection import CodeverifyItem, JsonlFile
 from .options import SETTINGS_KEY, add_options, from_config, option
-from .reporting import RewardReporter
+from .reporting import HEADS_KEY, RewardReporter, collected_heads, mark_invalid_record
 from .worker import close_worker_sandbox, describe_worker_backend
 
 
@@ -61,6 +62,22 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     if not _enabled(parent.config) or not file_path.name.endswith((".jsonl", ".jsonl.gz")):
         return None
     return JsonlFile.from_parent(parent, path=file_path)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Any:
+    report = yield
+    if SETTINGS_KEY in collector.config.stash:
+        mark_invalid_record(collector, report)
+    return report
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    config = session.config
+    workeroutput = getattr(config, "workeroutput", None)
+    if SETTINGS_KEY in config.stash and isinstance(workeroutput, dict):
+        # An xdist worker: the controller builds rewards lines from these, not from the files.
+        workeroutput[HEADS_KEY] = collected_heads(session.items)
 
 
 @pytest.hookimpl(tryfirst=True)

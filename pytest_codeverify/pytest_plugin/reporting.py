@@ -1,9 +1,13 @@
 """Reporting on the controller: per-test reports -> per-case rewards, summary, rewards file.
 
 Runs once per session, on the controller only (under xdist the workers never see it). It
-rebuilds the list of records by reading the same files with the same loader, so the rewards
-file has one line per case in input order even when items crashed or errored without a
-verdict; such a test counts as ``SE``.
+never reads the datasets again: what a rewards line says about its case (a "head": id,
+problem, limits, place in the file, test names) comes from the collected items in a serial
+run, and from each xdist worker's ``workeroutput`` at its end; an unreadable record's comes
+on its collection report. So the rewards file has one line per case in input order even when
+items crashed or errored without a verdict (such a test counts as ``SE``). Only when no
+worker delivered a case's head (every worker lost, an interrupted session) are the files
+read again for the missing ones.
 """
 
 from __future__ import annotations
@@ -17,14 +21,39 @@ from typing import Any
 
 import pytest
 
-from ..cases import Case
 from ..formats import load_file
 from ..protocol import Verdict
-from ..rewards import case_line, not_run_entry, pass_at_k, test_entry, unreadable_line
+from ..rewards import head_line, not_run_entry, pass_at_k, test_entry, unreadable_line
 from ..text import encodable
-from .collection import node_names
+from .collection import CaseCollector, InvalidRecord, node_names
 from .fixtures import REPORT_PROPERTY
 from .options import Settings
+
+#: The key of a worker's ``workeroutput`` that carries its collected cases' heads.
+HEADS_KEY = "codeverify_heads"
+#: The attribute of an unreadable record's collection report that carries its head.
+RECORD_ATTRIBUTE = "codeverify_record"
+
+
+def is_dataset(nodeid: str) -> bool:
+    """Whether a node id is of a JSONL dataset (or of something in one)."""
+    return nodeid.split("::", 1)[0].endswith((".jsonl", ".jsonl.gz"))
+
+
+def collected_heads(items: Iterable[pytest.Item]) -> dict[str, dict[str, Any]]:
+    """The head of each case the items belong to, by the case's node id."""
+    heads: dict[str, dict[str, Any]] = {}
+    for item in items:
+        parent = item.parent
+        if isinstance(parent, CaseCollector) and parent.nodeid not in heads:
+            heads[parent.nodeid] = parent.head()
+    return heads
+
+
+def mark_invalid_record(collector: pytest.Collector, report: pytest.CollectReport) -> None:
+    """Put an unreadable record's head on its collection report (it travels from xdist workers)."""
+    if isinstance(collector, InvalidRecord) and report.failed:
+        setattr(report, RECORD_ATTRIBUTE, collector.head())
 
 
 @dataclass
@@ -63,7 +92,12 @@ class RewardReporter:
     files: dict[str, None] = field(default_factory=dict)  # ordered set of collected file node ids
     collected: set[str] = field(default_factory=set)
     lines: list[CaseLine] = field(default_factory=list)
-    order: dict[str, int] = field(default_factory=dict)  # every collected node id -> its position
+    order: dict[str, int] = field(default_factory=dict)  # collected node ids of Python tests -> position
+    heads: dict[str, dict[str, Any]] = field(default_factory=dict)  # case node id -> its head
+    invalid: dict[str, dict[str, Any]] = field(default_factory=dict)  # unreadable record's node id -> head
+    file_errors: dict[str, str] = field(default_factory=dict)  # file node id -> why it cannot be read
+    collect_only: bool = False
+    items: list[pytest.Item] = field(default_factory=list)  # a serial run's items
     verified: list[tuple[str, str]] = field(default_factory=list)  # (node id, report JSON) of Python tests
     formats: dict[str, str] = field(default_factory=dict)  # file node id -> format (and how chosen)
 
@@ -76,29 +110,50 @@ class RewardReporter:
             self.files.setdefault(path)
             if report.failed and "::" in report.nodeid:
                 self.collect_errors[report.nodeid] = str(report.longrepr)
+                head = getattr(report, RECORD_ATTRIBUTE, None)
+                if isinstance(head, dict):
+                    self.invalid.setdefault(report.nodeid, head)
+            elif report.failed:
+                self.file_errors.setdefault(path, str(report.longrepr))
 
     @pytest.hookimpl
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        self._note_collected(item.nodeid for item in session.items)
+        self.collect_only = bool(session.config.option.collectonly)
+        # A serial run: the items stay alive to the end, so the collected set and the cases'
+        # heads are read from them then, not copied now (100,000 items: tens of MB).
+        self.items = session.items
+        self.order.update((item.nodeid, position) for position, item in enumerate(session.items)
+                          if not is_dataset(item.nodeid))
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
         self._note_collected(ids)
 
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        heads = getattr(node, "workeroutput", {}).get(HEADS_KEY)
+        if isinstance(heads, dict):
+            self.add_heads(heads)
+
+    def add_heads(self, heads: dict[str, dict[str, Any]]) -> None:
+        """Cases' heads by node id (every xdist worker sends all of them: the first one counts)."""
+        for nodeid, head in heads.items():
+            self.heads.setdefault(nodeid, head)
+
     def _note_collected(self, ids: Iterable[str]) -> None:
         for nodeid in ids:
-            self.order.setdefault(nodeid, len(self.order))
-            path = nodeid.split("::", 1)[0]
-            if path.endswith((".jsonl", ".jsonl.gz")):
+            if is_dataset(nodeid):
                 self.collected.add(nodeid)
-                self.files.setdefault(path)
+                self.files.setdefault(nodeid.split("::", 1)[0])
+            else:
+                self.order.setdefault(nodeid, len(self.order))
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when == "teardown":  # holds every report the test's codeverify.verify() calls made
             self.verified.extend((report.nodeid, str(value)) for name, value in report.user_properties
                                  if name == REPORT_PROPERTY)
-        if report.nodeid not in self.collected:
+        if not is_dataset(report.nodeid) or "::" not in report.nodeid:
             return
         props = dict(report.user_properties)
         if "not_run" in props and report.skipped:
@@ -139,35 +194,67 @@ class RewardReporter:
     # -- building ---------------------------------------------------------------------------
 
     def build_lines(self, config: pytest.Config) -> list[CaseLine]:
+        """The JSONL records' lines, file by file, in input order (nothing for --collect-only)."""
+        if self.collect_only:
+            return []
+        if self.items:  # a serial run (see pytest_collection_finish)
+            self._note_collected(item.nodeid for item in self.items if is_dataset(item.nodeid))
+            self.add_heads(collected_heads(self.items))
+        cases: dict[str, set[str]] = {}  # file node id -> the node ids of its cases with a collected test
+        for test_id in self.collected:
+            case_id = test_id.rpartition("::")[0]
+            cases.setdefault(case_id.split("::", 1)[0], set()).add(case_id)
+        invalid: dict[str, list[dict[str, Any]]] = {}
+        for nodeid, record in self.invalid.items():
+            invalid.setdefault(nodeid.split("::", 1)[0], []).append(record)
+        missing = [case_id for ids in cases.values() for case_id in ids if case_id not in self.heads]
+        if missing:
+            self._read_heads(missing)
         lines: list[CaseLine] = []
         for file_id in self.files:
-            path = self.rootdir / file_id
-            try:
-                records = list(load_file(path, self.settings.run.format, self.settings.defaults, display_path=file_id))
-            except Exception as exc:  # the file itself is unreadable: already a collection error
-                lines.append(CaseLine(file_id, 0, 0, unreadable_line(file_id, exc)))
+            if file_id in self.file_errors:  # the file itself is unreadable: already a collection error
+                lines.append(CaseLine(file_id, 0, 0, unreadable_line(file_id, self.file_errors[file_id])))
                 continue
-            found = sorted({r.format for r in records if r.format})
-            how = "detected" if self.settings.run.format == "auto" else "chosen"
-            self.formats[file_id] = f"{', '.join(found) or 'none'} ({how})"
-            for record, case, name, error in node_names(records):
-                node = f"{file_id}::{name}"
-                if case is None:
-                    if node in self.collect_errors or error is not None:
-                        lines.append(CaseLine(file_id, record.line, 0, unreadable_line(record.id, error, record.line)))
+            mine: list[CaseLine] = []
+            found: set[str] = set()
+            for record in invalid.get(file_id, ()):
+                found.add(str(record.get("format") or ""))
+                mine.append(CaseLine(file_id, int(record.get("line") or 0), 0,
+                                     unreadable_line(record.get("id"), record.get("error"), record.get("line"))))
+            for case_id in cases.get(file_id, ()):
+                head = self.heads.get(case_id)
+                if head is None:
                     continue
-                line = self._case_line(case, node)
+                found.add(str(head.get("format") or ""))
+                line = self._case_line(head, case_id)
                 if line is not None:
-                    lines.append(CaseLine(file_id, record.line, case.index, line))
+                    mine.append(CaseLine(file_id, int(head["line"]), int(head["index"]), line))
+            mine.sort(key=lambda line: (line.line, line.index))
+            lines.extend(mine)
+            how = "detected" if self.settings.run.format == "auto" else "chosen"
+            self.formats[file_id] = f"{', '.join(sorted(found - {''})) or 'none'} ({how})"
         return lines
 
-    def _case_line(self, case: Case, node: str) -> dict[str, Any] | None:
+    def _read_heads(self, case_ids: list[str]) -> None:
+        """Heads no worker delivered (every worker lost, an interrupted session): read from the files."""
+        wanted = set(case_ids)
+        for file_id in dict.fromkeys(case_id.split("::", 1)[0] for case_id in case_ids):
+            try:
+                records = load_file(self.rootdir / file_id, self.settings.run.format, self.settings.defaults,
+                                    display_path=file_id)
+                for _record, case, name, _error in node_names(records):
+                    nodeid = f"{file_id}::{name}"
+                    if case is not None and nodeid in wanted:
+                        self.heads[nodeid] = CaseCollector.head_of(case)
+            except Exception:  # the file changed or went: those tests keep no line
+                continue
+
+    def _case_line(self, head: dict[str, Any], node: str) -> dict[str, Any] | None:
         tests = []
         limits: dict[float, None] = {}
         notes: dict[str, None] = {}
         calibrated = False
-        for position in range(len(case.tests)):
-            name = case.test_name(position)
+        for name, limit in head["tests"].items():
             test_id = f"{node}::{name}"
             if test_id not in self.collected:
                 continue
@@ -177,7 +264,7 @@ class RewardReporter:
                 continue
             tests.append(test_entry(name, result.verdict, result.time_s, result.message, result.evidence,
                                     score=result.score))
-            limits[result.time_limit if result.time_limit is not None else case.limit_for(case.tests[position])] = None
+            limits[result.time_limit if result.time_limit is not None else float(limit)] = None
             notes.update(dict.fromkeys(result.notes))
             calibrated = calibrated or result.calibrated
         if not tests:
@@ -188,7 +275,7 @@ class RewardReporter:
             extra["calibrated"] = True
         if notes:
             extra["dataset_problems"] = list(notes)
-        return case_line(case, tests, self.settings.run.reward_mode, extra)
+        return head_line(head, tests, self.settings.run.reward_mode, extra)
 
     def verified_lines(self) -> list[CaseLine]:
         """The reports of Python tests' ``verify`` calls, after the JSONL records, in test order."""

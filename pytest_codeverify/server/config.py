@@ -53,3 +53,7 @@ class ServerConfig:
     #: measurements in ``cache_dir`` too when set (else for the server's lifetime only).
     calibrate: bool = False
     cache_dir: str | None = None
+    #: A Ray cluster (``auto`` or HOST:PORT) that runs /verify's records; None: this machine's pool.
+    ray_address: str | None = None
+    #: Actors on that cluster, each with a warm sandbox (None: one per CPU of the cluster).
+    ray_workers: int | None = None

@@ -14,7 +14,7 @@ import re
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.responses import JSONResponse, Response
@@ -26,6 +26,9 @@ from .calibrate import ServerCalibrator
 from .config import ServerConfig
 from .metrics import Metrics
 from .pool import PoolFull, SandboxPool
+
+if TYPE_CHECKING:
+    from ..executors.ray import RayPool
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -56,6 +59,8 @@ class AppContext:
     gym_locks: dict[str, asyncio.Lock] = field(default_factory=dict)
     #: Calibrates time limits from reference solutions (``None`` unless the server calibrates).
     calibrator: ServerCalibrator | None = None
+    #: Actors on a Ray cluster that verify records instead of ``pool`` (``serve --ray``).
+    cluster: RayPool | None = None
 
 
 def context(request: Request) -> AppContext:

@@ -55,6 +55,8 @@ class SandboxPool:
         self._pending = 0
         self._busy = 0
         self._closed = False
+        #: Requests served elsewhere at once (a Ray cluster's actors), admitted beside the workers.
+        self.elsewhere = 0
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -87,7 +89,7 @@ class SandboxPool:
     def admit(self) -> None:
         """Count one more request in, or raise :class:`PoolFull` when there is no room."""
         with self._lock:
-            if self._closed or self._admitted >= self.workers + self.max_queue:
+            if self._closed or self._admitted >= self.workers + self.elsewhere + self.max_queue:
                 raise PoolFull(f"{self._admitted} request(s) in progress; the queue holds {self.max_queue}")
             self._admitted += 1
 

@@ -12,6 +12,7 @@ from fastapi.responses import Response
 
 from ..cases import Case, CaseError, TestSpec
 from ..engine import CaseReport, TestReport, run_test
+from ..executors.ray import lost_outcomes
 from ..formats import READERS, detect, given_id, with_extras
 from ..judge import Outcome, Verdict
 from ..rewards import unreadable_line
@@ -133,7 +134,24 @@ async def _calibrated(request: Request, ctx: AppContext, cases: list[Case]) -> l
 
 
 def _submit_case(ctx: AppContext, case: Case) -> list[Future[Any]]:
-    return [ctx.pool.submit(_guarded_test(case, test, ctx.config.limits.output_limit)) for test in case.tests]
+    """A future of each test's outcome: one job per test on this machine's pool, or the whole
+    case as one task on the Ray cluster (its outcomes handed out to the tests' futures)."""
+    if ctx.cluster is None:
+        return [ctx.pool.submit(_guarded_test(case, test, ctx.config.limits.output_limit)) for test in case.tests]
+    whole = ctx.cluster.submit(case, "outcomes", lost_outcomes)
+    tests: list[Future[Any]] = [Future() for _ in case.tests]
+
+    def hand_out(done: Future[Any]) -> None:
+        try:
+            outcomes = done.result()
+        except BaseException as exc:  # handed to the waiting request as SE
+            outcomes = lost_outcomes(case, f"internal error: {type(exc).__name__}: {exc}")
+        for future, outcome in zip(tests, outcomes, strict=True):
+            if future.set_running_or_notify_cancel():  # False: the client left and cancelled it
+                future.set_result(outcome)
+
+    whole.add_done_callback(hand_out)
+    return tests
 
 
 def _case_result(ctx: AppContext, case: Case, outcomes: list[Outcome], mode: str) -> dict[str, Any]:
