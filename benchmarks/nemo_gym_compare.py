@@ -134,13 +134,15 @@ def main() -> None:
         ]
     serial, pooled = rows[0][1]["seconds"], rows[1][1]["seconds"]
     print(f"{distinct} rollouts x {args.copies}, {os.cpu_count()} CPUs, backend {args.backend}, one sitting\n")
-    print("| grader | seconds | vs NeMo Gym | tests run | rewards of the distinct rollouts |")
-    print("|---|---|---|---|---|")
+    print("| grader | seconds | vs NeMo Gym | tests run | ms per test run | rewards of the distinct rollouts |")
+    print("|---|---|---|---|---|---|")
     for index, (label, found) in enumerate(rows):
         base = serial if index in (0, 2, 4) else pooled
         seconds = float(str(found["seconds"]))
         rewards = list(found["rewards"])[:distinct]  # type: ignore[call-overload]
-        print(f"| {label} | {seconds:.1f} | {seconds / float(str(base)):.2f} | {found['tests']} | {rewards} |")
+        per_test = seconds * 1000 / max(int(str(found["tests"])), 1)
+        print(f"| {label} | {seconds:.1f} | {seconds / float(str(base)):.2f} | {found['tests']} | {per_test:.2f} "
+              f"| {rewards} |")
 
 
 if __name__ == "__main__":
