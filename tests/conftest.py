@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -76,3 +76,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if callspec is not None and callspec.params.get("backend") == "docker":
             item.add_marker(pytest.mark.sandbox)
             item.add_marker(pytest.mark.docker)
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Any]:
+    """A Ray cluster of a head and a second node, each with one CPU, both on this machine (the
+    tests of the Ray executor and of ``serve --ray``; they skip where ray is not installed)."""
+    ray = pytest.importorskip("ray", reason='the Ray executor needs pip install "pytest-codeverify[ray]"')
+    from ray.cluster_utils import Cluster
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
+    cluster.add_node(num_cpus=1)
+    cluster.wait_for_nodes()
+    yield cluster
+    ray.shutdown()
+    cluster.shutdown()

@@ -21,19 +21,6 @@ from pytest_codeverify.formats import load_file  # noqa: E402
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
 
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[Any]:
-    """A head and a second node, each with one CPU, both on this machine."""
-    from ray.cluster_utils import Cluster
-
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
-    cluster.add_node(num_cpus=1)
-    cluster.wait_for_nodes()
-    yield cluster
-    ray.shutdown()
-    cluster.shutdown()
-
-
 def mixed(count: int) -> list[dict[str, Any] | str]:
     out: list[dict[str, Any] | str] = []
     for i in range(count):

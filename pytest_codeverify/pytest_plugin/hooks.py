@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +25,25 @@ def _enabled(config: pytest.Config) -> bool:
     return bool(option(config, "codeverify"))
 
 
+def _dist_chosen(config: pytest.Config) -> bool:
+    """Whether the user named an xdist distribution mode (``--dist``, or ``-d``), on the command
+    line, in ``PYTEST_ADDOPTS`` or in the ini file's ``addopts``."""
+    args = [*config.invocation_params.args, *shlex.split(os.environ.get("PYTEST_ADDOPTS", ""))]
+    try:
+        args += list(config.getini("addopts"))
+    except (ValueError, KeyError):
+        pass
+    return any(str(arg).startswith("--dist") or str(arg) == "-d" for arg in args)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_cmdline_main(config: pytest.Config) -> None:
     # With -n and no --dist of the user's, each record's tests go to one worker, in order (not
     # spread over workers as --dist load would): its sandbox then starts each next test while
     # the last is judged, and early stop can leave out the rest of a record that failed.
+    # (xdist may have turned -n into --dist load already, depending on the plugins' order.)
     if _enabled(config) and getattr(config.option, "numprocesses", None) \
-            and getattr(config.option, "dist", None) == "no":
+            and getattr(config.option, "dist", None) in ("no", "load") and not _dist_chosen(config):
         config.option.dist = "loadscope"
 
 

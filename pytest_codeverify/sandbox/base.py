@@ -149,15 +149,7 @@ class Sandbox(abc.ABC):
         try:
             message = self._wait_frame(deadline)
             self._ahead = None
-            if message.get("id") != job_id:
-                raise SandboxError(f"runner answered job {message.get('id')} instead of {job_id}")
-            if message.get("error"):
-                raise SandboxError(str(message["error"]))
-            self.last_message = message
-            try:
-                return RawResult.from_message(message, oom_killed=self._after_job(job))
-            except ProtocolError as exc:
-                raise SandboxError(str(exc)) from exc
+            return self.job_result(job, job_id, message)
         except SandboxError:
             # The kernel may kill the runner too when a job fills the memory limit: its victim
             # still holds the memory while it dies, and the runner is the next process in line.
@@ -205,7 +197,8 @@ class Sandbox(abc.ABC):
         return self._wait_frame(deadline)
 
     def job_result(self, job: Job, job_id: int, message: dict[str, Any]) -> RawResult:
-        """The raw result of interactive job ``job_id`` from its result frame."""
+        """The raw result of job ``job_id`` from its result frame (:class:`SandboxError` when the
+        frame answers another job or reports the runner's own failure)."""
         if message.get("id") != job_id:
             raise SandboxError(f"runner answered job {message.get('id')} instead of {job_id}")
         if message.get("error"):
