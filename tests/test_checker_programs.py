@@ -4,7 +4,6 @@ checker in C for breadth."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,8 +12,8 @@ import pytest
 
 from pytest_codeverify.api import Sandbox as Api
 from pytest_codeverify.engine import CaseReport
-from pytest_codeverify.sandbox import LocalSandbox, Sandbox
-from test_languages_sandbox import LANGUAGES_IMAGE, require_language
+from pytest_codeverify.sandbox import Sandbox
+from test_languages_sandbox import languages_sandbox, require_language
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
@@ -53,18 +52,7 @@ VERDICTS: dict[str, tuple[str, str, str, float | None]] = {
 @pytest.fixture(scope="module", params=["local", pytest.param("docker", marks=pytest.mark.docker)])
 def sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
     """One warm sandbox per backend for the module, as one worker has."""
-    if request.param == "docker":
-        from pytest_codeverify.sandbox import docker
-
-        ok, why = docker.check(LANGUAGES_IMAGE)
-        if not ok:
-            if os.environ.get("CI"):
-                pytest.fail(f"the languages image must be usable in CI: {why}")
-            pytest.skip(f"docker backend unavailable: {why}")
-        box: Sandbox = docker.DockerSandbox(LANGUAGES_IMAGE)
-    else:
-        box = LocalSandbox()
-    with box:
+    with languages_sandbox(request.param) as box:
         yield box
 
 

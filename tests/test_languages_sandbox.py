@@ -61,19 +61,23 @@ def require_language(backend: str, name: str) -> None:
 @pytest.fixture(scope="module", params=["local", pytest.param("docker", marks=pytest.mark.docker)])
 def sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
     """One warm sandbox per backend for the whole module (as one worker would have)."""
-    if request.param == "docker":
-        from pytest_codeverify.sandbox import docker
-
-        ok, why = docker.check(LANGUAGES_IMAGE)
-        if not ok:
-            if os.environ.get("CI"):  # .ci/run builds the image: it must be there
-                pytest.fail(f"the languages image must be usable in CI: {why}")
-            pytest.skip(f"docker backend unavailable: {why}")
-        box: Sandbox = docker.DockerSandbox(LANGUAGES_IMAGE)
-    else:
-        box = LocalSandbox()
-    with box:
+    with languages_sandbox(request.param) as box:
         yield box
+
+
+def languages_sandbox(backend: str) -> Sandbox:
+    """A new sandbox of ``backend`` that can run every language: the languages image on Docker
+    (skipped where it is unusable, a failure in CI, whose .ci/run builds it)."""
+    if backend != "docker":
+        return LocalSandbox()
+    from pytest_codeverify.sandbox import docker
+
+    ok, why = docker.check(LANGUAGES_IMAGE)
+    if not ok:
+        if os.environ.get("CI"):
+            pytest.fail(f"the languages image must be usable in CI: {why}")
+        pytest.skip(f"docker backend unavailable: {why}")
+    return docker.DockerSandbox(LANGUAGES_IMAGE)
 
 
 def case_of(language: str, code: str, tests: int = 1, **limits: float) -> Case:
