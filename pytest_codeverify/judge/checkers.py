@@ -23,6 +23,7 @@ import json
 import math
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,35 +73,55 @@ def parse_checker(record: dict[str, Any]) -> Checker | None:
     value = record.get("checker")
     if value is None:
         return None
-    limits: dict[str, Any] = {}
-    if record.get("checker_time_limit") is not None:
-        limits["time_limit"] = _positive(record["checker_time_limit"], "checker_time_limit", float)
-    if record.get("checker_memory_limit") is not None:
-        limits["memory_limit"] = _positive(record["checker_memory_limit"], "checker_memory_limit", int)
+    limits = program_limits(record, "checker")
     if isinstance(value, str):
         if "check" not in value:
             raise CaseError("a Python checker must define check(input, output, expected)", field="checker")
         return Checker("function", value, **limits)
     if not isinstance(value, dict):
         raise CaseError(f"must be Python source or a program object, got {type(value).__name__}", field="checker")
+
+    def checker_language(language: Any) -> str:
+        name = _language_name(language)
+        if name not in CHECKER_LANGUAGES:
+            raise CaseError(f"checker language {language!r} is not supported (supported: "
+                            f"{', '.join(CHECKER_LANGUAGES)})", field="checker.language")
+        return name
+
+    code, language, files = program_fields(value, "checker", "a checker program", _RESERVED, checker_language)
+    return Checker("program", code, language, files, **limits)
+
+
+def program_limits(record: dict[str, Any], role: str) -> dict[str, Any]:
+    """The ``ROLE_time_limit`` and ``ROLE_memory_limit`` a record sets for its checker or
+    interactor job, validated, as keyword arguments."""
+    limits: dict[str, Any] = {}
+    for key, kind in (("time_limit", float), ("memory_limit", int)):
+        name = f"{role}_{key}"
+        if record.get(name) is not None:
+            limits[key] = _positive(record[name], name, kind)
+    return limits
+
+
+def program_fields(value: dict[str, Any], role: str, noun: str, reserved: tuple[str, ...],
+                   language_of: Callable[[Any], str]) -> tuple[str, str, dict[str, str]]:
+    """A problem's own program (a checker's or an interactor's) ``{"language", "code", "files"}``,
+    validated: its code, its language's registry name (``language_of`` refuses what the role
+    cannot run) and its files, whose plain names must not be one of ``reserved``."""
     unknown = set(value) - {"language", "code", "files"}
     if unknown:
-        raise CaseError(f"unknown key(s) {sorted(unknown)}; a checker program has language, code, files",
-                        field="checker")
+        raise CaseError(f"unknown key(s) {sorted(unknown)}; {noun} has language, code, files", field=role)
     code, language, files = value.get("code"), value.get("language", "python"), value.get("files") or {}
     if not isinstance(code, str) or not code.strip():
-        raise CaseError("needs the program's source text", field="checker.code")
-    language_name = _language_name(language)
-    if language_name not in CHECKER_LANGUAGES:
-        raise CaseError(f"checker language {language!r} is not supported (supported: "
-                        f"{', '.join(CHECKER_LANGUAGES)})", field="checker.language")
+        raise CaseError("needs the program's source text", field=f"{role}.code")
+    name = language_of(language)
     if not isinstance(files, dict) or not all(isinstance(v, str) for v in files.values()):
-        raise CaseError("must map file names to their text", field="checker.files")
-    for name in files:
-        if not isinstance(name, str) or not name or name != os.path.basename(name) or name in (".", "..") \
-                or name in _RESERVED:
-            raise CaseError(f"{name!r} is not a plain file name the checker may use", field="checker.files")
-    return Checker("program", code, language_name, dict(files), **limits)
+        raise CaseError("must map file names to their text", field=f"{role}.files")
+    for file_name in files:
+        if not isinstance(file_name, str) or not file_name or file_name != os.path.basename(file_name) \
+                or file_name in (".", "..") or file_name in reserved:
+            raise CaseError(f"{file_name!r} is not a plain file name the {role} may use", field=f"{role}.files")
+    return code, name, dict(files)
 
 
 def _language_name(value: Any) -> str | None:

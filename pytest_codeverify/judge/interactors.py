@@ -17,15 +17,13 @@ is :mod:`pytest_codeverify.interaction`'s (and :mod:`pytest_codeverify.sandbox.r
 from __future__ import annotations
 
 import json
-import math
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
 from .. import languages
 from ..cases import CaseError
 from ..protocol import RawResult, Verdict
-from .checkers import program_verdict
+from .checkers import program_fields, program_limits, program_verdict
 from .verdicts import Outcome, classify
 
 #: Limits of an interactor's job unless the record sets ``interactor_time_limit`` /
@@ -56,41 +54,22 @@ def parse_interactor(record: dict[str, Any]) -> Interactor | None:
     value = record.get("interactor")
     if value is None:
         return None
-    limits: dict[str, Any] = {}
-    if record.get("interactor_time_limit") is not None:
-        limits["time_limit"] = _positive(record["interactor_time_limit"], "interactor_time_limit", float)
-    if record.get("interactor_memory_limit") is not None:
-        limits["memory_limit"] = _positive(record["interactor_memory_limit"], "interactor_memory_limit", int)
+    limits = program_limits(record, "interactor")
     if isinstance(value, str):
         value = {"language": "python", "code": value}
     if not isinstance(value, dict):
         raise CaseError(f"must be a program object {{language, code, files}} or Python source, "
                         f"got {type(value).__name__}", field="interactor")
-    unknown = set(value) - {"language", "code", "files"}
-    if unknown:
-        raise CaseError(f"unknown key(s) {sorted(unknown)}; an interactor has language, code, files",
-                        field="interactor")
-    code, language, files = value.get("code"), value.get("language", "python"), value.get("files") or {}
-    if not isinstance(code, str) or not code.strip():
-        raise CaseError("needs the program's source text", field="interactor.code")
-    known = languages.names()
-    if not isinstance(language, str) or language.lower() not in known:
-        raise CaseError(f"interactor language {language!r} is not supported (supported: {', '.join(known)})",
-                        field="interactor.language")
-    if not isinstance(files, dict) or not all(isinstance(v, str) for v in files.values()):
-        raise CaseError("must map file names to their text", field="interactor.files")
-    for name in files:
-        if not isinstance(name, str) or not name or name != os.path.basename(name) or name in (".", "..") \
-                or name in ARG_FILES:
-            raise CaseError(f"{name!r} is not a plain file name the interactor may use", field="interactor.files")
-    return Interactor(code, language.lower(), dict(files), **limits)
 
+    def interactor_language(language: Any) -> str:
+        known = languages.names()
+        if not isinstance(language, str) or language.lower() not in known:
+            raise CaseError(f"interactor language {language!r} is not supported (supported: {', '.join(known)})",
+                            field="interactor.language")
+        return language.lower()
 
-def _positive(value: Any, name: str, kind: type) -> Any:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0 \
-            or (kind is int and not isinstance(value, int)):
-        raise CaseError(f"must be a positive {'whole ' if kind is int else ''}number, got {value!r}", field=name)
-    return kind(value)
+    code, language, files = program_fields(value, "interactor", "an interactor", ARG_FILES, interactor_language)
+    return Interactor(code, language, files, **limits)
 
 
 def interactor_files(interactor: Interactor, test_input: str, answer: str | None) -> tuple[dict[str, str], list[str]]:
