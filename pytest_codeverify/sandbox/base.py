@@ -83,8 +83,7 @@ class Sandbox(abc.ABC):
         per job. ``inputs`` (files, arguments, extra sources) apply to a program of a language
         other than Python, such as a checker program.
         """
-        if not self._started:
-            self.start()
+        self.ensure_started()
         if job.language != "python":
             from .compiled import run_program  # compile once, then run (languages other than Python)
 
