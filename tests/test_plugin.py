@@ -111,6 +111,38 @@ def test_xdist_parity(pytester: pytest.Pytester) -> None:
     assert len(serial) == 13
 
 
+def test_xdist_without_dist_uses_the_record_scheduler_and_an_explicit_dist_is_kept(
+        pytester: pytest.Pytester) -> None:
+    records = [dict(GOOD, id=f"add-{i}") for i in range(5)]
+    data = write_jsonl(pytester.path / "data.jsonl", records)
+    ours = run(pytester, str(data), "-n", "2", "-v")
+    ours.assert_outcomes(passed=10)
+    ours.stdout.fnmatch_lines(["scheduling tests via RecordScheduling"])
+    theirs = run(pytester, str(data), "-n", "2", "-v", "--dist", "load")
+    theirs.assert_outcomes(passed=10)
+    theirs.stdout.fnmatch_lines(["scheduling tests via LoadScheduling"])
+
+
+def test_xdist_worker_crash_mid_record_reports_that_test_and_runs_the_rest(pytester: pytest.Pytester) -> None:
+    # The worker dies on the crashing test: xdist reports it, the record's later tests run on
+    # the worker that replaces it, and no test runs twice.
+    pytester.makeconftest("""
+import os
+def pytest_runtest_setup(item):
+    if item.name == "boom" and os.environ.get("PYTEST_XDIST_WORKER"):
+        os._exit(3)
+""")
+    crashing = dict(GOOD, id="crashing", tests=[{"name": "first", "input": "1 1\n", "output": "2\n"},
+                                                 {"name": "boom", "input": "1 2\n", "output": "3\n"},
+                                                 {"name": "last", "input": "2 2\n", "output": "4\n"}])
+    data = write_jsonl(pytester.path / "data.jsonl", [crashing, *(dict(GOOD, id=f"add-{i}") for i in range(3))])
+    result = run(pytester, str(data), "-n", "2", "-rA", "--codeverify-rewards", "r.jsonl")
+    result.assert_outcomes(passed=8, failed=1)
+    result.stdout.fnmatch_lines(["*FAILED data.jsonl::crashing::boom*"])
+    assert result.stdout.str().count("PASSED data.jsonl::crashing::last") == 1
+    assert [x["id"] for x in read_jsonl(pytester.path / "r.jsonl")] == ["crashing", "add-0", "add-1", "add-2"]
+
+
 def test_summary_is_printed_once_under_xdist(pytester: pytest.Pytester) -> None:
     data = write_jsonl(pytester.path / "data.jsonl", [GOOD, WRONG])
     result = run(pytester, str(data), "-n", "2")

@@ -14,11 +14,16 @@ from . import fixtures
 from .collection import CodeverifyItem, JsonlFile
 from .options import SETTINGS_KEY, add_options, from_config, option
 from .reporting import HEADS_KEY, RewardReporter, collected_heads, mark_invalid_record
+from .scheduling import RecordScheduling
 from .worker import close_worker_sandbox, describe_worker_backend
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
+
+
+#: Set when -n came without --dist: records then go to workers through :class:`RecordScheduling`.
+RECORDS_DIST_KEY = pytest.StashKey[bool]()
 
 
 def _enabled(config: pytest.Config) -> bool:
@@ -45,6 +50,14 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
     if _enabled(config) and getattr(config.option, "numprocesses", None) \
             and getattr(config.option, "dist", None) in ("no", "load") and not _dist_chosen(config):
         config.option.dist = "loadscope"
+        config.stash[RECORDS_DIST_KEY] = True
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> RecordScheduling | None:
+    # loadscope's grouping, with bookkeeping that does not grow with the run (see scheduling.py);
+    # an explicit --dist of the user's gets xdist's own scheduler.
+    return RecordScheduling(config, log) if config.stash.get(RECORDS_DIST_KEY, False) else None
 
 
 def pytest_configure(config: pytest.Config) -> None:
