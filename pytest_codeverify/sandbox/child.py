@@ -9,6 +9,7 @@ instead, the candidate's and the test's (see :mod:`.assertion`), set up with the
 
 from __future__ import annotations
 
+import _signal  # the C functions behind signal's: no enum conversion per call (see _reset_signals)
 import atexit
 import builtins
 import io
@@ -18,7 +19,6 @@ import os
 import resource
 import signal
 import sys
-import threading
 import types
 
 from ..protocol import UnsupportedValue, decode_value, encode_value, type_name, write_all
@@ -103,7 +103,9 @@ def job_environment(work_dir: str) -> dict[str, str]:
 def prepare_template(work_dir: str) -> None:
     """Prepare, in the runner and once, what :func:`_process_setup` would otherwise build in every
     job's process: the job environment (the runner's own environment becomes it; the runner
-    reads none) and the list of signals whose disposition is not the default."""
+    reads none), the list of signals whose disposition is not the default, and the standard
+    streams and ``sys.argv`` (the runner's own become them: it reads and writes its frames on
+    file descriptors of its own, and has read its arguments already)."""
     os.environ.clear()
     os.environ.update(job_environment(work_dir))
     changed: set[int] = set(_ALWAYS_RESET)
@@ -115,7 +117,18 @@ def prepare_template(work_dir: str) -> None:
                 changed.add(number)
         except (OSError, ValueError):
             continue
-    _TEMPLATE.update(work_dir=work_dir, signals=sorted(changed), streams=_template_streams())
+    streams = _template_streams()
+    _TEMPLATE.update(work_dir=work_dir, signals=sorted(int(number) for number in changed), streams=streams)
+    if streams is not None:
+        # In place before any fork, so a job's process needs neither to assign them nor to free
+        # the interpreter's first streams: each of those writes copies pages of the runner's.
+        _install_streams(streams)
+        sys.argv = [SCRIPT_NAME]
+
+
+def _install_streams(streams: tuple[io.TextIOWrapper, io.TextIOWrapper, io.TextIOWrapper]) -> None:
+    sys.stdin, sys.stdout, sys.stderr = streams
+    sys.__stdin__, sys.__stdout__, sys.__stderr__ = streams  # type: ignore[misc]
 
 
 def _new_streams() -> tuple[io.TextIOWrapper, io.TextIOWrapper, io.TextIOWrapper]:
@@ -132,7 +145,8 @@ def _template_streams() -> tuple[io.TextIOWrapper, io.TextIOWrapper, io.TextIOWr
     """The standard streams of every job's process, made once: over the kinds of files a job's
     process has on fds 0-2 (a memfd, then two pipes), so that what the streams learn of their
     files when made (seekable or not, position, block size) is what they would learn there.
-    The runner never uses them; each child gets its own pristine copy by forking."""
+    The runner never reads or writes them (only a crash of its own would be written to fd 2);
+    each child gets its own pristine copy by forking."""
     saved: list[int] = []
     made: list[int] = []
     try:
@@ -157,16 +171,19 @@ def _template_streams() -> tuple[io.TextIOWrapper, io.TextIOWrapper, io.TextIOWr
 
 def _reset_signals() -> None:
     """Default dispositions for every signal the runner had changed (all of them when no template
-    was prepared); ``SIGPIPE`` ignored, as in a normal interpreter (``BrokenPipeError``)."""
-    numbers = _TEMPLATE.get("signals") or range(1, signal.NSIG)
+    was prepared); ``SIGPIPE`` ignored, as in a normal interpreter (``BrokenPipeError``).
+
+    Through ``_signal``: ``signal.signal`` turns every answer into an enum member, and the enum
+    machinery it walks would copy some 40 of the runner's pages into each job's process."""
+    numbers = _TEMPLATE.get("signals") or range(1, _signal.NSIG)
     for number in numbers:
-        if number in (signal.SIGKILL, signal.SIGSTOP):
+        if number in (_signal.SIGKILL, _signal.SIGSTOP):
             continue
         try:
-            signal.signal(number, signal.SIG_DFL)
+            _signal.signal(number, _signal.SIG_DFL)
         except (OSError, ValueError):
             pass
-    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    _signal.signal(_signal.SIGPIPE, _signal.SIG_IGN)
 
 
 def _process_setup(job: dict[str, Any], work_dir: str, fds: tuple[int, ...]) -> None:
@@ -188,12 +205,11 @@ def _process_setup(job: dict[str, Any], work_dir: str, fds: tuple[int, ...]) -> 
     if _TEMPLATE.get("work_dir") != work_dir:  # no template: build the environment here
         os.environ.clear()
         os.environ.update(job_environment(work_dir))
-    # The runner's untouched template streams when it made them (used once per process: each
-    # job's process is forked from the runner), else new ones.
-    streams = _TEMPLATE.pop("streams", None) or _new_streams()
-    sys.stdin, sys.stdout, sys.stderr = streams
-    sys.__stdin__, sys.__stdout__, sys.__stderr__ = streams  # type: ignore[misc]
-    sys.argv = [SCRIPT_NAME]
+    # The runner's untouched template streams are in place already when it made them (each job's
+    # process has its own copy by forking), else new ones.
+    if _TEMPLATE.get("streams") is None or sys.stdout is not _TEMPLATE["streams"][1]:
+        _install_streams(_new_streams())
+        sys.argv = [SCRIPT_NAME]
 
 
 def _child_setup(job: dict[str, Any], work_dir: str, stdin_fd: int, out_w: int, err_w: int,
@@ -207,7 +223,7 @@ def _child_setup(job: dict[str, Any], work_dir: str, stdin_fd: int, out_w: int, 
     _process_setup(job, work_dir, (stdin_fd, out_w, err_w, *channels))
     # Its own process: the candidate may read its /proc entries, as any program may.
     _set_dumpable(1)
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # SIGINT -> KeyboardInterrupt
+    _signal.signal(_signal.SIGINT, _signal.default_int_handler)  # SIGINT -> KeyboardInterrupt
     try:  # without a Python file object: each object made here costs copied pages
         adjust = os.open("/proc/self/oom_score_adj", os.O_WRONLY)
         try:
@@ -341,10 +357,15 @@ def _exit_code_of(exc: SystemExit) -> int:
 
 def _finish(code: int) -> None:
     """Shut down as the interpreter would, then leave without running the runner's cleanup."""
-    try:
-        threading._shutdown()  # type: ignore[attr-defined]  # joins non-daemon threads, as exit does
-    except BaseException:
-        pass
+    # Joins the program's non-daemon threads, as exit does: only when the program imported
+    # threading, as the interpreter checks too. The runner never imports it: its handler for
+    # fork would run in every job's process and copy some 150 of the runner's pages (0.4 ms).
+    threading = sys.modules.get("threading")
+    if threading is not None:
+        try:
+            threading._shutdown()
+        except BaseException:
+            pass
     try:
         atexit._run_exitfuncs()
     except BaseException:
