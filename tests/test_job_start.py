@@ -45,3 +45,30 @@ def test_a_job_starts_like_a_normal_interpreter(backend: str) -> None:
     assert found["signals"] == {"SIGTERM": "default", "SIGHUP": "default", "SIGCHLD": "default",
                                 "SIGXFSZ": "default", "SIGUSR1": "default", "SIGPIPE": "ignored"}
     assert found["sigint"]
+
+
+THREADS = r"""
+import sys, threading, time
+sys.setrecursionlimit(10 ** 6)
+threading.stack_size(1 << 26)  # the usual way competitive programs get deep recursion
+
+def depth(n):
+    return 0 if n == 0 else 1 + depth(n - 1)
+
+def late():
+    time.sleep(0.2)
+    print("late", depth(100000))
+
+threading.Thread(target=late).start()
+print("early", threading.current_thread() is threading.main_thread())
+"""
+
+
+def test_a_programs_threads_finish_before_its_process_ends(backend: str) -> None:
+    # The runner itself never imports threading; a program that does gets its non-daemon threads
+    # joined at exit, as a normal interpreter joins them, and its own main thread.
+    with open_sandbox(backend) as box:
+        for _ in range(2):
+            result = box.run(Job(code=THREADS))
+            assert result.stdout == b"early True\nlate 100000\n", result
+            assert result.exit_code == 0
