@@ -17,7 +17,7 @@ left, and a worker that is not needed is shut down.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -97,10 +97,7 @@ class RecordScheduling:
             return None
         assert self.collection is not None
         crashed = self.collection[pending[0]]
-        rest: dict[str, list[int]] = {}
-        for index in pending[1:]:
-            rest.setdefault(_scope(self.collection[index]), []).append(index)
-        self.queue.extendleft(reversed(list(rest.values())))
+        self.queue.extendleft(reversed(self._by_record(pending[1:])))
         for other in self.nodes:
             self._refill(other)
         return crashed
@@ -118,10 +115,7 @@ class RecordScheduling:
         self.collection = next(iter(self.registered.values()))
         if not self.collection:
             return
-        records: dict[str, list[int]] = {}
-        for index, nodeid in enumerate(self.collection):
-            records.setdefault(_scope(nodeid), []).append(index)
-        units = list(records.values())
+        units = self._by_record(range(len(self.collection)))
         if getattr(self.config.option, "loadscopereorder", True):
             units.sort(key=len, reverse=True)  # stable: equal sizes keep their order
         self.queue.extend(units)
@@ -147,6 +141,14 @@ class RecordScheduling:
         raise NotImplementedError("records are never taken back from a worker")
 
     # -- helpers --------------------------------------------------------------------------
+
+    def _by_record(self, indices: Iterable[int]) -> list[list[int]]:
+        """``indices`` of the collection grouped by record, records in order of first appearance."""
+        assert self.collection is not None
+        records: dict[str, list[int]] = {}
+        for index in indices:
+            records.setdefault(_scope(self.collection[index]), []).append(index)
+        return list(records.values())
 
     def _refill(self, node: WorkerController) -> None:
         if node.shutting_down:
