@@ -134,11 +134,14 @@ class RecordScheduling:
         self.assigned[node].pop(item_index, None)
         self._refill(node)
 
+    # The two below are part of xdist's scheduler protocol for work stealing ("steal" commands,
+    # --dist worksteal): xdist calls them only in answer to a steal, and this scheduler never
+    # sends one, so a call would be a bug to surface, as with xdist's own loadscope.
     def mark_test_pending(self, item: str) -> None:
-        raise NotImplementedError("records are never split")
+        raise NotImplementedError("RecordScheduling never steals tests, so no test goes back to pending")
 
     def remove_pending_tests_from_node(self, node: WorkerController, indices: Sequence[int]) -> None:
-        raise NotImplementedError("records are never taken back from a worker")
+        raise NotImplementedError("RecordScheduling never steals tests from a worker")
 
     # -- helpers --------------------------------------------------------------------------
 
