@@ -115,16 +115,19 @@ class Language:
     error_patterns: tuple[str, ...] = ()
 
     def source_name(self, code: str) -> str:
-        """The file name the source is written to."""
-        raise NotImplementedError
+        """The file name the source is written to (every language defines its own)."""
+        raise NotImplementedError(f"language {self.name!r} does not name its source file")
 
     def compile_step(self, tools: dict[str, str], source: str) -> Step | None:
         """The compile step for a source file (``None`` for interpreted languages)."""
         return None
 
     def run_step(self, tools: dict[str, str], source: str, code: str, memory_mb: int) -> Step:
-        """The run step of one test; ``memory_mb`` sizes runtime heaps (``-Xmx`` and alike)."""
-        raise NotImplementedError
+        """The run step of one test; ``memory_mb`` sizes runtime heaps (``-Xmx`` and alike).
+
+        Every language run through an argument vector defines it; a ``native`` one (the
+        runner's own Python) runs inside the runner instead and has none."""
+        raise NotImplementedError(f"language {self.name!r} has no run step: it runs inside the runner")
 
     def plan(self, code: str, toolchain: Toolchain, memory_mb: int, files: dict[str, str] | None = None) -> Plan:
         """The compile (if any) and run steps of ``code`` with these tools.
